@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("globus-emulator: not yet");
+    std::process::exit(1);
+}

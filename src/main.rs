@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("gstage: not yet");
+    std::process::exit(1);
+}
