@@ -107,7 +107,8 @@ local function run(phase, args, bounded)
 		return nil, "gstage bb " .. phase .. " ended without an exit status"
 	end
 	status = tonumber(status)
-	if bounded and status == 124 then
+	-- timeout(1) exits 124 after SIGTERM, 137 when it had to SIGKILL.
+	if bounded and (status == 124 or status == 137) then
 		return status, "gstage bb " .. phase .. " took longer than " .. LOCKED_LIMIT_SECONDS
 			.. " s and was stopped; run `gstage check` on the script to see why"
 	end
