@@ -1,0 +1,2 @@
+pub mod globus;
+pub mod tokens;
