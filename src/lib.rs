@@ -1,2 +1,12 @@
+//! gstage: Globus data staging for Slurm jobs.
+//!
+//! The pure core (`directive`, `plan`) turns a job script into a plan of Globus tasks without any
+//! I/O; `config` and `slurm` gather the inputs; `commands` compose them, one file per subcommand.
+
+pub mod collection;
+pub mod config;
+pub mod env;
+pub mod exit;
 pub mod globus;
+pub mod options;
 pub mod tokens;
