@@ -96,7 +96,7 @@ impl AuthorizeRequest {
             .map_err(|e| Error::BadUrl {
                 url: auth_base.to_string(),
                 reason: e.to_string(),
-                var: "GSTAGE_AUTH_URL",
+                var: crate::env::GSTAGE_AUTH_URL,
             })?;
         {
             let mut q = url.query_pairs_mut();

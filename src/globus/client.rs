@@ -22,16 +22,9 @@ use super::error::{ApiError, CollectionNames, Error, Service};
 use super::retry::{RetryPolicy, RetryState, Retryable};
 use super::scopes::{self, AUTH_RESOURCE_SERVER, TRANSFER_RESOURCE_SERVER};
 use super::secret::{AccessToken, ClientSecret};
+use crate::config::{DEFAULT_AUTH_URL, DEFAULT_TRANSFER_URL};
+use crate::env::{GSTAGE_AUTH_URL, GSTAGE_CLIENT_ID, GSTAGE_CLIENT_SECRET, GSTAGE_TRANSFER_URL};
 use crate::tokens::{EXPIRY_MARGIN_SECS, StoredToken, TokenStore};
-
-/// The production Auth service.
-pub const DEFAULT_AUTH_URL: &str = "https://auth.globus.org";
-/// The production Transfer service.
-pub const DEFAULT_TRANSFER_URL: &str = "https://transfer.api.globus.org";
-/// Environment variable naming a service identity's client id.
-pub const CLIENT_ID_VAR: &str = "GSTAGE_CLIENT_ID";
-/// Environment variable holding a service identity's client secret.
-pub const CLIENT_SECRET_VAR: &str = "GSTAGE_CLIENT_SECRET";
 
 /// Who the client acts as.
 #[derive(Debug, Clone)]
@@ -57,18 +50,18 @@ impl Credentials {
     /// set; an error when only one is.
     pub fn from_env() -> Result<Option<Credentials>, Error> {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        match (get(CLIENT_ID_VAR), get(CLIENT_SECRET_VAR)) {
+        match (get(GSTAGE_CLIENT_ID), get(GSTAGE_CLIENT_SECRET)) {
             (Some(id), Some(secret)) => Ok(Some(Credentials::Client {
                 id,
                 secret: ClientSecret::new(secret),
             })),
             (Some(_), None) => Err(Error::HalfClientCredentials {
-                set: CLIENT_ID_VAR,
-                missing: CLIENT_SECRET_VAR,
+                set: GSTAGE_CLIENT_ID,
+                missing: GSTAGE_CLIENT_SECRET,
             }),
             (None, Some(_)) => Err(Error::HalfClientCredentials {
-                set: CLIENT_SECRET_VAR,
-                missing: CLIENT_ID_VAR,
+                set: GSTAGE_CLIENT_SECRET,
+                missing: GSTAGE_CLIENT_ID,
             }),
             (None, None) => Ok(None),
         }
@@ -159,7 +152,7 @@ impl Call {
         self
     }
 
-    pub(crate) fn about(mut self, collection: &str) -> Call {
+    pub(crate) fn about(mut self, collection: &crate::collection::CollectionId) -> Call {
         self.collections.push(collection.to_string());
         self
     }
@@ -267,11 +260,11 @@ impl GlobusClientBuilder {
     pub fn build(self) -> Result<GlobusClient, Error> {
         let auth_url = base_url(
             self.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL),
-            "GSTAGE_AUTH_URL",
+            GSTAGE_AUTH_URL,
         )?;
         let transfer_url = base_url(
             self.transfer_url.as_deref().unwrap_or(DEFAULT_TRANSFER_URL),
-            "GSTAGE_TRANSFER_URL",
+            GSTAGE_TRANSFER_URL,
         )?;
         let mut http = reqwest::Client::builder()
             .user_agent(concat!("gstage/", env!("CARGO_PKG_VERSION")))
@@ -447,8 +440,8 @@ impl GlobusClient {
             url: format!("{base}{}", call.path),
             reason: e.to_string(),
             var: match call.service {
-                Service::Auth => "GSTAGE_AUTH_URL",
-                Service::Transfer => "GSTAGE_TRANSFER_URL",
+                Service::Auth => GSTAGE_AUTH_URL,
+                Service::Transfer => GSTAGE_TRANSFER_URL,
             },
         })?;
         let mut req = self

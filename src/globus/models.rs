@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
+use crate::collection::CollectionId;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -175,10 +177,10 @@ pub struct TransferDocument {
     /// Reserved with [`get_submission_id`](super::GlobusClient::get_submission_id) and recorded
     /// before sending.
     pub submission_id: SubmissionId,
-    /// Source collection id.
-    pub source_endpoint: String,
-    /// Destination collection id.
-    pub destination_endpoint: String,
+    /// Source collection.
+    pub source_endpoint: CollectionId,
+    /// Destination collection.
+    pub destination_endpoint: CollectionId,
     /// Task label (≤128 characters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -221,14 +223,14 @@ impl TransferDocument {
     /// A document with the service's defaults (checksums verified) and no items yet.
     pub fn new(
         submission_id: SubmissionId,
-        source_endpoint: impl Into<String>,
-        destination_endpoint: impl Into<String>,
+        source_endpoint: CollectionId,
+        destination_endpoint: CollectionId,
     ) -> Self {
         TransferDocument {
             data_type: TransferTag,
             submission_id,
-            source_endpoint: source_endpoint.into(),
-            destination_endpoint: destination_endpoint.into(),
+            source_endpoint,
+            destination_endpoint,
             label: None,
             sync_level: None,
             verify_checksum: true,
@@ -474,7 +476,7 @@ impl CancelResult {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Endpoint {
     /// Its id.
-    pub id: String,
+    pub id: CollectionId,
     /// Its name.
     #[serde(default)]
     pub display_name: Option<String>,
@@ -636,7 +638,9 @@ mod tests {
     #[test]
     fn writes_the_transfer_document_like_the_sdk() {
         let sid: SubmissionId = "dddddddd-0000-0000-0000-00000000000d".parse().unwrap();
-        let mut doc = TransferDocument::new(sid, "src", "dst");
+        let src: CollectionId = "aaaaaaaa-0000-0000-0000-000000000001".parse().unwrap();
+        let dst: CollectionId = "bbbbbbbb-0000-0000-0000-000000000002".parse().unwrap();
+        let mut doc = TransferDocument::new(sid, src, dst);
         doc.label = Some("stage-in job 42".into());
         doc.sync_level = Some(SyncLevel::Checksum);
         doc.notify_on_succeeded = Some(false);
@@ -654,7 +658,8 @@ mod tests {
             v,
             serde_json::json!({
                 "DATA_TYPE": "transfer", "submission_id": "dddddddd-0000-0000-0000-00000000000d",
-                "source_endpoint": "src", "destination_endpoint": "dst", "label": "stage-in job 42",
+                "source_endpoint": "aaaaaaaa-0000-0000-0000-000000000001",
+                "destination_endpoint": "bbbbbbbb-0000-0000-0000-000000000002", "label": "stage-in job 42",
                 "sync_level": 3, "verify_checksum": true, "preserve_timestamp": false,
                 "encrypt_data": false, "skip_source_errors": false, "fail_on_quota_errors": false,
                 "delete_destination_extra": false, "notify_on_succeeded": false,

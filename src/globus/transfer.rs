@@ -13,6 +13,7 @@ use super::models::{
     CancelResult, Endpoint, Event, FileEntry, FileList, MarkerPage, MkdirResult, Page,
     SubmissionId, SubmissionIdDoc, SubmitResult, Task, TaskId, TaskStatus, TransferDocument,
 };
+use crate::collection::CollectionId;
 
 /// The most results a limit/offset listing can reach.
 pub const MAX_LISTED: u64 = 1000;
@@ -68,7 +69,7 @@ fn task_filter(ids: &[TaskId], q: &TaskQuery) -> Result<String, Error> {
     Ok(clauses.join("/"))
 }
 
-fn collection_path(collection: &str, op: &str) -> String {
+fn collection_path(collection: &CollectionId, op: &str) -> String {
     format!("v0.10/operation/endpoint/{collection}/{op}")
 }
 
@@ -232,7 +233,7 @@ impl GlobusClient {
     }
 
     /// A collection's description (entity type, high assurance, name).
-    pub async fn get_endpoint(&self, collection: &str) -> Result<Endpoint, Error> {
+    pub async fn get_endpoint(&self, collection: &CollectionId) -> Result<Endpoint, Error> {
         self.call(
             Call::new(
                 Service::Transfer,
@@ -247,7 +248,7 @@ impl GlobusClient {
     /// Lists a directory on a collection.
     pub async fn ls(
         &self,
-        collection: &str,
+        collection: &CollectionId,
         path: &str,
         show_hidden: bool,
     ) -> Result<FileList, Error> {
@@ -263,7 +264,7 @@ impl GlobusClient {
     }
 
     /// Describes one path on a collection (404 `NotFound` when it does not exist).
-    pub async fn stat(&self, collection: &str, path: &str) -> Result<FileEntry, Error> {
+    pub async fn stat(&self, collection: &CollectionId, path: &str) -> Result<FileEntry, Error> {
         let call = Call::new(
             Service::Transfer,
             Method::GET,
@@ -275,7 +276,7 @@ impl GlobusClient {
     }
 
     /// Creates a directory on a collection.
-    pub async fn mkdir(&self, collection: &str, path: &str) -> Result<MkdirResult, Error> {
+    pub async fn mkdir(&self, collection: &CollectionId, path: &str) -> Result<MkdirResult, Error> {
         let call = Call::new(
             Service::Transfer,
             Method::POST,
