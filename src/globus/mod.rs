@@ -12,6 +12,7 @@ pub mod models;
 pub mod retry;
 pub mod scopes;
 pub mod secret;
+pub mod setup;
 pub mod transfer;
 
 pub use auth::{AuthorizeRequest, Pkce, SessionRequirements, TokenGrant, TokenResponse};

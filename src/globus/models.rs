@@ -13,6 +13,15 @@ use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::collection::CollectionId;
+pub use crate::options::{FilterMethod, SyncLevel};
+
+/// The wire form of a sync level: an integer.
+fn sync_level_wire<S: Serializer>(level: &Option<SyncLevel>, s: S) -> Result<S::Ok, S::Error> {
+    match level {
+        Some(l) => s.serialize_u8(l.as_int()),
+        None => s.serialize_none(),
+    }
+}
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -72,40 +81,6 @@ data_type!(
     /// The `DATA_TYPE` of a filter rule.
     FilterRuleTag = "filter_rule"
 );
-
-/// How Transfer decides that a destination file is already up to date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncLevel {
-    /// The file exists.
-    Exists,
-    /// Same size.
-    Size,
-    /// Destination not older than the source.
-    Mtime,
-    /// Same checksum.
-    Checksum,
-}
-
-impl Serialize for SyncLevel {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u8(match self {
-            SyncLevel::Exists => 0,
-            SyncLevel::Size => 1,
-            SyncLevel::Mtime => 2,
-            SyncLevel::Checksum => 3,
-        })
-    }
-}
-
-/// Include or exclude, in a filter rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FilterMethod {
-    /// Transfer what matches.
-    Include,
-    /// Skip what matches.
-    Exclude,
-}
 
 /// What a filter rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -184,8 +159,11 @@ pub struct TransferDocument {
     /// Task label (≤128 characters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Sync level.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Sync level (an integer on the wire).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "sync_level_wire"
+    )]
     pub sync_level: Option<SyncLevel>,
     /// Verify checksums after copying.
     pub verify_checksum: bool,
