@@ -815,10 +815,35 @@ fn transfer_calls_through_the_client() {
             .await
             .expect("task_list");
         assert_eq!(by_id.len(), 1);
-        let _events = client
+        let mut task = task;
+        for _ in 0..200 {
+            if task.status.is_final() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            task = client.get_task(&first.task_id).await.expect("task");
+        }
+        assert_eq!(
+            task.status,
+            gstage::globus::TaskStatus::Succeeded,
+            "{task:?}"
+        );
+        let events = client
             .event_list(&first.task_id, 1000, false)
             .await
             .expect("events");
+        assert!(!events.is_empty());
+        let copied = client
+            .successful_transfers(&first.task_id)
+            .await
+            .expect("successful transfers");
+        assert!(
+            copied
+                .iter()
+                .any(|c| c.destination_path == "/out/input.dat"),
+            "{copied:?}"
+        );
+        // Cancelling a finished task is fine: it is no longer running either way.
         let cancel = client.cancel_task(&first.task_id).await.expect("cancel");
         assert!(cancel.is_stopped(), "{cancel:?}");
     });
@@ -942,6 +967,10 @@ fn a_service_identity_uses_client_credentials_and_consents_by_asking() {
     let cedar = cedar.to_string().parse().expect("id");
     let listing = rt().block_on(client.ls(&cedar, "/", false));
     assert!(listing.is_ok(), "{listing:?}");
+    let count = |path: &str| emu.requests().iter().filter(|r| r.path == path).count();
+    // The first token lacked the consent; asking for the required scope granted it.
+    assert_eq!(count("/v2/oauth2/token"), 2);
+    assert_eq!(count(&format!("/v0.10/operation/endpoint/{cedar}/ls")), 2);
 }
 
 fn login_with_seq(seq: u64) -> StoredLogin {
