@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 
 use globus_emulator::{Collection, Config, Identity};
