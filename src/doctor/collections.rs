@@ -158,7 +158,10 @@ pub async fn check(
         let session_name = format!("session {}", t.label);
         match refused {
             Some((a, true)) => {
-                let (detail, _) = super::split_fix(&a.to_string());
+                // The requirement, without Globus' own (long, multi-line) error text.
+                let shown = a.to_string();
+                let cut = format!(" ({} `", a.http_status);
+                let detail = shown.split(&cut).next().unwrap_or(&shown).to_owned();
                 out.push(CheckResult::fail(session_name, detail, login_fix(a)));
             }
             _ => out.push(CheckResult::pass(

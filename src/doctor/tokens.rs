@@ -162,7 +162,7 @@ pub async fn check_refresh(
         .map(|id| {
             names
                 .get(&id.to_ascii_lowercase())
-                .and_then(|n| n.alias.clone())
+                .and_then(|n| n.alias.clone().or_else(|| n.display_name.clone()))
                 .map_or_else(|| format!("`{id}`"), |a| format!("`{a}`"))
         })
         .collect();
