@@ -127,8 +127,9 @@ run() {
 # `<<< settings` lines) replaced by the lines in BLOCK, with MODE.
 render() {
     local src=$1 dst=$destdir$2 block=$3 mode=$4
-    grep -q '>>> settings' "$src" && grep -q '<<< settings' "$src" ||
+    if ! grep -q '>>> settings' "$src" || ! grep -q '<<< settings' "$src"; then
         die "\`$src\` lacks its settings block (>>> settings ... <<< settings)"
+    fi
     if [ -n "$dry_run" ]; then
         say "would write $dst from $src with settings: $(tr '\n' ' ' <"$block")"
         return
