@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Globus data staging for Slurm jobs.
 #[derive(Debug, Parser)]
@@ -17,6 +17,12 @@ pub struct Cli {
     /// Output for people (`text`) or programs (`json`).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Print only errors (`doctor`: only the checks that failed).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log what gstage does on standard error; `-vv` logs more.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +55,48 @@ pub enum Command {
     /// Run the whole staging cycle on an embedded Globus emulator.
     #[command(after_help = "Example:\n  gstage demo")]
     Demo,
+    /// Check the configuration, the Globus login, the collections and the Slurm integration.
+    #[command(after_help = DOCTOR_EXAMPLE)]
+    Doctor(DoctorArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLE)]
+    Completions(CompletionsArgs),
+    /// Write gstage's manual pages (one per command).
+    #[command(after_help = MAN_EXAMPLE)]
+    Man(ManArgs),
+}
+
+const DOCTOR_EXAMPLE: &str = "Examples:\n  gstage doctor\n  gstage doctor --no-slurm --format json\n\nOne line per check, with the fix for each that failed. Run it as root on the Slurm controller\nto check the sudo rule too. Exit status: 0 all good, 1 something needs fixing.";
+
+/// `gstage doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Skip the Slurm checks (a host that only runs `gstage transfer`).
+    #[arg(long)]
+    pub no_slurm: bool,
+    /// Skip the checks that call Globus (token refresh, collections).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+const COMPLETIONS_EXAMPLE: &str = "Examples:\n  gstage completions bash > ~/.local/share/bash-completion/completions/gstage\n  gstage completions zsh > ~/.zfunc/_gstage\n  gstage completions fish > ~/.config/fish/completions/gstage.fish";
+
+/// `gstage completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+const MAN_EXAMPLE: &str = "Examples:\n  gstage man --dir /usr/local/share/man/man1\n  gstage man | man -l -\n\nWithout `--dir`, prints the page of gstage itself on standard output.";
+
+/// `gstage man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `gstage.1`, `gstage-check.1`, … into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 const CHECK_EXAMPLE: &str = "Examples:\n  gstage check job.sh\n  gstage check --job-id 4242 --array-task-id 3 --format json job.sh\n\nInside a job the values come from SLURM_* variables; outside one, the job id is 0, the user is\nyou, the job name is the script's file name and the working directory is the current one.\nExit status: 0 valid, 2 invalid (every error is shown), 3 script not found.";

@@ -101,6 +101,8 @@ pub struct Config {
     pub poll: PollConfig,
     /// The gate and stage-out jobs of wrapper mode.
     pub wrapper: WrapperConfig,
+    /// Mail to users and log lines for admins when staging fails.
+    pub notify: crate::notify::NotifyConfig,
     /// The files read, site first.
     pub files: Vec<PathBuf>,
 }
@@ -359,6 +361,7 @@ struct RawConfig {
     ledger: Option<RawLedger>,
     poll: Option<PollConfig>,
     wrapper: Option<WrapperConfig>,
+    notify: Option<Spanned<crate::notify::NotifyConfig>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -590,6 +593,7 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
         ledger: LedgerConfig::default(),
         poll: PollConfig::default(),
         wrapper: WrapperConfig::default(),
+        notify: crate::notify::NotifyConfig::default(),
         files: Vec::new(),
     };
     let site_file = (layers.len() > 1).then(|| layers.first().map(|l| l.file.clone()));
@@ -604,6 +608,7 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
                     "directive_prefix",
                     raw.directive_prefix.as_ref().map(Spanned::span),
                 ),
+                ("notify", raw.notify.as_ref().map(Spanned::span)),
             ];
             if let Some((key, Some(span))) = locked.into_iter().find(|(_, s)| s.is_some()) {
                 let (line, column) = line_col(&text, span.start);
@@ -663,6 +668,9 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
         }
         if let Some(w) = raw.wrapper {
             config.wrapper = w;
+        }
+        if let Some(n) = raw.notify {
+            config.notify = n.into_inner();
         }
         config.files.push(file);
     }

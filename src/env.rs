@@ -38,5 +38,13 @@ pub const USER: &str = "USER";
 pub const HOME: &str = "HOME";
 /// The working directory of the shell, the fallback for the job's working directory.
 pub const PWD: &str = "PWD";
+/// When set and not empty, gstage prints no colour (the no-color.org convention).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// The terminal type; `dumb` turns colour off.
+pub const TERM: &str = "TERM";
+/// The directories searched for `sbatch`, `scontrol`, `sendmail` and `logger`.
+pub const PATH: &str = "PATH";
+/// The Slurm configuration file, when it is not at Slurm's default place.
+pub const SLURM_CONF: &str = "SLURM_CONF";
 /// How many cases each property test runs (read by proptest itself).
 pub const PROPTEST_CASES: &str = "PROPTEST_CASES";

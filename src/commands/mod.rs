@@ -8,8 +8,11 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, Format};
 
 pub mod check;
+pub mod completions;
+pub mod doctor;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod whoami;
 
 /// What every command may need from the process: taken once, at the edge.
@@ -19,6 +22,8 @@ pub struct Context {
     pub format: Format,
     /// The process environment (values only read through this map).
     pub env: BTreeMap<String, String>,
+    /// `-q` / `-v`.
+    pub verbosity: crate::output::Verbosity,
 }
 
 impl Context {
@@ -29,13 +34,16 @@ impl Context {
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
+            verbosity: crate::output::Verbosity::Normal,
         }
     }
 }
 
 /// Runs the command.
 pub fn run(cli: Cli) -> Result<()> {
-    let ctx = Context::from_process(cli.format);
+    let mut ctx = Context::from_process(cli.format);
+    ctx.verbosity = crate::output::Verbosity::from_flags(cli.quiet, cli.verbose);
+    crate::output::init_logging(ctx.verbosity);
     match cli.command {
         Command::Check(args) => check::run(&args, &ctx),
         Command::Login(args) => login::run(&args, &ctx),
@@ -46,6 +54,9 @@ pub fn run(cli: Cli) -> Result<()> {
             summary: "`gstage demo` is not yet available in this build; run `gstage check SCRIPT` to validate a job script".to_owned(),
         }
         .into()),
+        Command::Doctor(args) => doctor::run(&args, &ctx),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

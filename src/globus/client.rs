@@ -549,6 +549,27 @@ impl GlobusClient {
         })
     }
 
+    /// Refreshes the stored access token for `resource_server` now, even if it is still fresh,
+    /// and returns its new expiry: `gstage doctor` proves that the refresh token works before a
+    /// job depends on it. Only a stored login can be refreshed.
+    pub async fn renew(&self, resource_server: &'static str) -> Result<i64, Error> {
+        let Credentials::Store(store) = &self.credentials else {
+            return Err(Error::NoCredentials);
+        };
+        let login = store.load()?.ok_or_else(|| Error::NotLoggedIn {
+            path: store.path().to_path_buf(),
+        })?;
+        let current = login
+            .tokens
+            .get(resource_server)
+            .map(|t| t.access_token.clone());
+        let t = self
+            .store_token(store, resource_server, current.as_ref())
+            .await?;
+        self.cache.lock().await.remove(resource_server);
+        Ok(t.expires_at_seconds)
+    }
+
     /// Gets a token from the store, refreshing it under the store's lock when needed.
     async fn store_token(
         &self,
