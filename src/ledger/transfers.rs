@@ -261,7 +261,7 @@ impl Ledger {
         })
     }
 
-    /// Marks a transfer as waiting for the user (login, consent, session), with the reason and
+    /// Marks a transfer as waiting for the user (login, consent, MFA), with the reason and
     /// the command to run. A finished transfer is left as it is.
     pub fn mark_needs_attention(&mut self, id: i64, reason: &str) -> Result<TransferRecord> {
         let at = time_to_sql(now());
