@@ -192,6 +192,72 @@ fn processes(dir: &Path, mode: Mode, processes: usize) {
     );
 }
 
+/// Lookups in a large ledger: rows are bulk-inserted with SQL (the public API commits one
+/// transfer per transaction, which would take minutes), then read through the API.
+fn large(dir: &Path, rows: u64) {
+    let path = dir.join("large.sqlite");
+    let ledger = open(&path, Mode::Local);
+    let started = Instant::now();
+    let raw = rusqlite::Connection::open(&path).expect("raw open");
+    raw.execute_batch(&format!(
+        "BEGIN;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+         INSERT INTO transfers (cluster, job_id, direction, seq, label, source_id, destination_id,
+             items, submission_id, task_id, state, created_at, updated_at, user)
+         SELECT 'grex', CAST(i / 2 AS TEXT), CASE i % 2 WHEN 0 THEN 'in' ELSE 'out' END, 1,
+             'gstage grex ' || (i / 2), '00000000-0000-0000-0000-000000000001',
+             '00000000-0000-0000-0000-000000000002', '[]',
+             printf('00000000-0000-4000-8000-%012d', i), printf('00000000-0000-4000-9000-%012d', i),
+             CASE WHEN i % 1000 = 0 THEN 'ACTIVE' ELSE 'SUCCEEDED' END,
+             1700000000000 + i, 1700000000000 + i, 'alice'
+         FROM n;
+         COMMIT;"
+    ))
+    .expect("bulk insert");
+    drop(raw);
+    let filled = started.elapsed();
+    let mut by_job = Vec::new();
+    let mut by_task = Vec::new();
+    let mut seed = 12345u64;
+    for _ in 0..200 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let i = 2 + seed % (rows - 2);
+        let t = Instant::now();
+        let found = ledger
+            .get_by_job("grex", &(i / 2).to_string(), None)
+            .expect("get_by_job");
+        by_job.push(t.elapsed());
+        assert!(!found.is_empty());
+        let task: Uuid = format!("00000000-0000-4000-9000-{i:012}")
+            .parse()
+            .expect("uuid");
+        let t = Instant::now();
+        assert!(ledger.get_by_task(task).expect("get_by_task").is_some());
+        by_task.push(t.elapsed());
+    }
+    let t = Instant::now();
+    let active = ledger.active_task_ids().expect("active").len();
+    let active_time = t.elapsed();
+    let t = Instant::now();
+    let recent = ledger
+        .list(&gstage::ledger::Filter {
+            limit: Some(50),
+            ..Default::default()
+        })
+        .expect("list")
+        .len();
+    let list_time = t.elapsed();
+    println!(
+        "{rows} rows (filled in {:.1} s): get_by_job {:.3} ms, get_by_task {:.3} ms (medians of 200), \
+         active_task_ids {:.1} ms ({active}), list newest {recent} {:.2} ms",
+        filled.as_secs_f64(),
+        median_ms(by_job),
+        median_ms(by_task),
+        active_time.as_secs_f64() * 1000.0,
+        list_time.as_secs_f64() * 1000.0,
+    );
+}
+
 fn main() {
     if std::env::var(ROLE).is_ok() {
         let var = |name: &str| std::env::var(name).expect("bench child environment");
@@ -206,7 +272,11 @@ fn main() {
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
-    let (n, procs) = if full { (200, 200) } else { (20, 10) };
+    let (n, procs, rows) = if full {
+        (200, 200, 1_000_000)
+    } else {
+        (20, 10, 10_000)
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     println!("ledger figures ({})", if full { "full" } else { "quick" });
     for mode in [Mode::Local, Mode::Network] {
@@ -215,4 +285,5 @@ fn main() {
     for mode in [Mode::Local, Mode::Network] {
         processes(dir.path(), mode, procs);
     }
+    large(dir.path(), rows);
 }
