@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod env;
 pub mod exit;
 pub mod globus;
+pub mod ledger;
 pub mod notify;
 pub mod options;
 pub mod output;
