@@ -1,0 +1,44 @@
+//! One file per subcommand, each a thin composition of the library's modules; `run` is the one
+//! dispatch.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, Format};
+
+pub mod check;
+
+/// What every command may need from the process: taken once, at the edge.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// `--format`.
+    pub format: Format,
+    /// The process environment (values only read through this map).
+    pub env: BTreeMap<String, String>,
+}
+
+impl Context {
+    /// The context of this process.
+    pub fn from_process(format: Format) -> Self {
+        Self {
+            format,
+            env: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+}
+
+/// Runs the command.
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::from_process(cli.format);
+    match cli.command {
+        Command::Check(args) => check::run(&args, &ctx),
+        Command::Demo => Err(crate::exit::Reported {
+            code: crate::exit::FAILURE,
+            summary: "`gstage demo` is not yet available in this build; run `gstage check SCRIPT` to validate a job script".to_owned(),
+        }
+        .into()),
+    }
+}

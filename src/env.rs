@@ -1,0 +1,42 @@
+//! Every environment variable gstage reads, one constant each, so the names live in one place and
+//! the documentation can be checked against them.
+
+/// Path of the site configuration file, instead of `/etc/gstage/config.toml`.
+pub const GSTAGE_CONFIG: &str = "GSTAGE_CONFIG";
+/// Base URL of Globus Auth; tests and demos point it at the emulator.
+pub const GSTAGE_AUTH_URL: &str = "GSTAGE_AUTH_URL";
+/// Base URL of the Globus Transfer API; tests and demos point it at the emulator.
+pub const GSTAGE_TRANSFER_URL: &str = "GSTAGE_TRANSFER_URL";
+/// Client id of a confidential client, for service identities (archiving pipelines).
+pub const GSTAGE_CLIENT_ID: &str = "GSTAGE_CLIENT_ID";
+/// Secret of the confidential client named by `GSTAGE_CLIENT_ID`.
+pub const GSTAGE_CLIENT_SECRET: &str = "GSTAGE_CLIENT_SECRET";
+/// Path of the task ledger, instead of the configured or default location.
+pub const GSTAGE_LEDGER: &str = "GSTAGE_LEDGER";
+/// Directory of the user's configuration (the XDG base directory rule).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+
+/// The job's id, set by Slurm inside a job and in hooks.
+pub const SLURM_JOB_ID: &str = "SLURM_JOB_ID";
+/// The id of the job array an element belongs to.
+pub const SLURM_ARRAY_JOB_ID: &str = "SLURM_ARRAY_JOB_ID";
+/// The index of an element within its job array.
+pub const SLURM_ARRAY_TASK_ID: &str = "SLURM_ARRAY_TASK_ID";
+/// The job's name (`--job-name`, or the script's file name).
+pub const SLURM_JOB_NAME: &str = "SLURM_JOB_NAME";
+/// The directory `sbatch` was run from.
+pub const SLURM_SUBMIT_DIR: &str = "SLURM_SUBMIT_DIR";
+/// The job's working directory as Slurm's controller hooks see it.
+pub const SLURM_JOB_WORK_DIR: &str = "SLURM_JOB_WORK_DIR";
+/// The name of the cluster the job runs on.
+pub const SLURM_CLUSTER_NAME: &str = "SLURM_CLUSTER_NAME";
+/// The job owner's user name, as controller hooks see it.
+pub const SLURM_JOB_USER: &str = "SLURM_JOB_USER";
+/// The user name inside a job.
+pub const USER: &str = "USER";
+/// The home directory inside a job.
+pub const HOME: &str = "HOME";
+/// The working directory of the shell, the fallback for the job's working directory.
+pub const PWD: &str = "PWD";
+/// How many cases each property test runs (read by proptest itself).
+pub const PROPTEST_CASES: &str = "PROPTEST_CASES";

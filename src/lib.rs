@@ -1,0 +1,17 @@
+//! gstage: Globus data staging for Slurm jobs.
+//!
+//! The pure core (`directive`, `plan`) turns a job script into a plan of Globus tasks without any
+//! I/O; `config` and `slurm` gather the inputs; `commands` compose them, one file per subcommand.
+
+pub mod cli;
+pub mod collection;
+pub mod commands;
+pub mod config;
+pub mod directive;
+pub mod env;
+pub mod exit;
+pub mod globus;
+pub mod options;
+pub mod plan;
+pub mod slurm;
+pub mod tokens;
