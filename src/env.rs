@@ -40,3 +40,14 @@ pub const HOME: &str = "HOME";
 pub const PWD: &str = "PWD";
 /// How many cases each property test runs (read by proptest itself).
 pub const PROPTEST_CASES: &str = "PROPTEST_CASES";
+
+/// Where Slurm's client commands find slurm.conf, when it is not at Slurm's default place.
+pub const SLURM_CONF: &str = "SLURM_CONF";
+/// How a job ended, as EpilogSlurmctld sees it (`status:signal` or a wait status).
+pub const SLURM_JOB_EXIT_CODE: &str = "SLURM_JOB_EXIT_CODE";
+/// Which hook runs (`prolog_slurmctld`, `epilog_slurmctld`, `prolog_slurmd`, …).
+pub const SLURM_SCRIPT_CONTEXT: &str = "SLURM_SCRIPT_CONTEXT";
+/// The job owner's uid, as controller hooks see it.
+pub const SLURM_JOB_UID: &str = "SLURM_JOB_UID";
+/// The local node's name, as slurmd's Prolog/Epilog see it.
+pub const SLURMD_NODENAME: &str = "SLURMD_NODENAME";

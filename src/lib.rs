@@ -13,5 +13,6 @@ pub mod exit;
 pub mod globus;
 pub mod options;
 pub mod plan;
+pub mod privilege;
 pub mod slurm;
 pub mod tokens;

@@ -7,7 +7,11 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format};
 
+pub mod bb;
 pub mod check;
+pub mod hook;
+pub mod owner;
+pub mod sbatch;
 
 /// What every command may need from the process: taken once, at the edge.
 #[derive(Debug, Clone)]
@@ -35,6 +39,9 @@ pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::from_process(cli.format);
     match cli.command {
         Command::Check(args) => check::run(&args, &ctx),
+        Command::Bb(args) => bb::run(&args, &ctx),
+        Command::Hook(args) => hook::run(&args, &ctx),
+        Command::Sbatch(args) => sbatch::run(&args, &ctx),
         Command::Demo => Err(crate::exit::Reported {
             code: crate::exit::FAILURE,
             summary: "`gstage demo` is not yet available in this build; run `gstage check SCRIPT` to validate a job script".to_owned(),

@@ -1,0 +1,245 @@
+//! `gstage bb <phase>`: the burst_buffer.lua entry points. `job_process` validates offline and
+//! fast (it runs inside slurmctld with its locks held); the other phases read the script as
+//! SlurmUser, hand the work to the job's owner (`slurm::handoff`) and drive the staging engine.
+//!
+//! What this prints is Slurm's message: the first line becomes the job's Reason, so a failure's
+//! first line says what failed and how to fix it.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use super::Context;
+use super::owner::{Owner, rendered_diagnostics};
+use crate::cli::{BbArgs, BbPhase};
+use crate::config::Config;
+use crate::exit::{self, Reported};
+use crate::slurm::bb::{self, job_id_from_script_path, validate_offline};
+use crate::slurm::handoff::{self, Handoff, Next, STDIN};
+use crate::slurm::scontrol::{JobInfo, Slurm};
+
+/// Runs one phase.
+pub fn run(args: &BbArgs, ctx: &Context) -> Result<()> {
+    match &args.phase {
+        BbPhase::JobProcess { script } => job_process(script),
+        // gstage uses no burst buffer space, and pre_run/post_run have nothing to do: the
+        // stage-in already finished, and the stage-out starts in data_out.
+        BbPhase::RealSize { .. } | BbPhase::PreRun { .. } | BbPhase::PostRun { .. } => Ok(()),
+        BbPhase::Setup {
+            job_id,
+            uid,
+            script,
+            ..
+        } => {
+            let owner = as_owner(ctx, *job_id, script, None)?;
+            let Some(owner) = owner else { return Ok(()) };
+            if owner.job.uid != *uid {
+                return Err(fail(format!(
+                    "job {job_id}: Slurm passed uid {uid} but the job belongs to uid {}; not staging",
+                    owner.job.uid
+                )));
+            }
+            owner.setup()
+        }
+        BbPhase::DataIn {
+            no_wait,
+            job_id,
+            script,
+        } => match as_owner(ctx, *job_id, script, None)? {
+            Some(owner) => owner.data_in(!*no_wait),
+            None => Ok(()),
+        },
+        BbPhase::TestDataIn { job_id, script } => match as_owner(ctx, *job_id, script, None)? {
+            Some(owner) => owner.test_data_in(),
+            None => Ok(()),
+        },
+        BbPhase::Paths {
+            job_id,
+            script,
+            path_file,
+        } => paths(ctx, *job_id, script, path_file),
+        BbPhase::DataOut {
+            wait,
+            job_id,
+            script,
+            ..
+        } => match as_owner(ctx, *job_id, script, None)? {
+            Some(owner) => owner.data_out(*wait),
+            None => Ok(()),
+        },
+        BbPhase::TestDataOut { job_id, script } => match as_owner(ctx, *job_id, script, None)? {
+            Some(owner) => owner.test_data_out(),
+            None => Ok(()),
+        },
+        BbPhase::Teardown {
+            job_id,
+            script,
+            hurry,
+        } => match as_owner(ctx, *job_id, script, None)? {
+            Some(owner) => owner.teardown(hurry == "true"),
+            None => Ok(()),
+        },
+        BbPhase::GetStatus { args } => get_status(ctx, args),
+    }
+}
+
+/// Validates the stored script with no job data, no runtime and no network, and prints every
+/// diagnostic for sbatch to show.
+fn job_process(script: &Path) -> Result<()> {
+    let config = Config::load()?;
+    let text = std::fs::read(script)
+        .with_context(|| format!("reading the job script `{}`", script.display()))?;
+    let text = String::from_utf8_lossy(&text);
+    let job_id = job_id_from_script_path(script);
+    match validate_offline(&text, job_id, &config, chrono::Utc::now()) {
+        Ok(_) => Ok(()),
+        Err(diags) => {
+            let n = diags.errors().count();
+            print!("{}", rendered_diagnostics(&diags, &text, "job script"));
+            Err(Reported {
+                code: exit::USAGE,
+                summary: format!(
+                    "{n} invalid #GLOBUS directive{}: fix the script (`gstage check SCRIPT` shows the same) and submit again",
+                    if n == 1 { "" } else { "s" }
+                ),
+            }
+            .into())
+        }
+    }
+}
+
+/// Reads the script, finds the job, and makes sure the rest runs as the job's owner: `None` when
+/// another process did the work (as the owner) and this one only passes its exit status on.
+pub(crate) fn as_owner(
+    ctx: &Context,
+    job_id: u64,
+    script: &Path,
+    stdout: Option<File>,
+) -> Result<Option<Owner>> {
+    let handoff = handoff::read_script(script, &ctx.env)?;
+    let slurm = Slurm::from_env(&merged(ctx, &handoff));
+    let job = slurm.show_job(job_id)?;
+    let args = handoff::replaced(&own_args(), script.as_os_str());
+    delegate(job, handoff, slurm, &args, stdout)
+}
+
+/// The job's owner does the work: this process, or one started as them.
+pub(crate) fn delegate(
+    job: JobInfo,
+    handoff: Handoff,
+    slurm: Slurm,
+    args: &[OsString],
+    stdout: Option<File>,
+) -> Result<Option<Owner>> {
+    let job_id = job.job_id;
+    match handoff::become_owner(job.uid, &handoff, args, stdout)? {
+        Next::Work => Ok(Some(Owner::new(job, handoff.script, slurm)?)),
+        Next::Done(0) => Ok(None),
+        Next::Done(code) => Err(Reported {
+            code,
+            summary: format!("job {job_id}: the step run as its owner failed (see above)"),
+        }
+        .into()),
+    }
+}
+
+/// This process' arguments after the program name.
+pub(crate) fn own_args() -> Vec<OsString> {
+    std::env::args_os().skip(1).collect()
+}
+
+/// The process environment with the handed-over settings on top.
+pub(crate) fn merged(ctx: &Context, handoff: &Handoff) -> BTreeMap<String, String> {
+    let mut vars = ctx.env.clone();
+    vars.extend(handoff.env.clone());
+    vars
+}
+
+/// `paths`: Slurm's path file belongs to SlurmUser, so it is opened here, before changing user,
+/// and becomes the stdout of the owner's process, which is called with the path file `-`.
+fn paths(ctx: &Context, job_id: u64, script: &Path, path_file: &Path) -> Result<()> {
+    let to_stdout = path_file == Path::new(STDIN);
+    let file = if to_stdout {
+        None
+    } else {
+        Some(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(path_file)
+                .with_context(|| format!("opening Slurm's path file `{}`", path_file.display()))?,
+        )
+    };
+    let handoff = handoff::read_script(script, &ctx.env)?;
+    let slurm = Slurm::from_env(&merged(ctx, &handoff));
+    let job = slurm.show_job(job_id)?;
+    let args = handoff::replaced(&own_args(), script.as_os_str());
+    let args = handoff::replaced(&args, path_file.as_os_str());
+    let child_stdout = file.as_ref().map(File::try_clone).transpose()?;
+    let Some(owner) = delegate(job, handoff, slurm, &args, child_stdout)? else {
+        return Ok(());
+    };
+    let lines = owner.path_lines()?;
+    match file {
+        Some(mut f) => f.write_all(lines.as_bytes())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(lines.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `get_status`: `scontrol show bbstat gstage JOBID` (Slurm 23.02+ puts the caller's uid and gid
+/// first; the job id is the last number). A leading `-` means settings handed over on stdin.
+fn get_status(ctx: &Context, args: &[String]) -> Result<()> {
+    let Some(job_id) = args.iter().rev().find_map(|a| a.parse::<u64>().ok()) else {
+        println!("usage: scontrol show bbstat gstage JOBID   (the Globus transfers of a job)");
+        return Ok(());
+    };
+    let handoff = if args.first().map(String::as_str) == Some(STDIN) {
+        handoff::read_script(Path::new(STDIN), &ctx.env)?
+    } else {
+        Handoff {
+            script: String::new(),
+            env: ctx
+                .env
+                .iter()
+                .filter(|(k, _)| handoff::kept(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    };
+    let slurm = Slurm::from_env(&merged(ctx, &handoff));
+    let job = slurm.show_job(job_id)?;
+    let mut own = own_args();
+    if args.first().map(String::as_str) != Some(STDIN)
+        && let Some(i) = own.iter().position(|a| a == "get_status")
+    {
+        own.insert(i + 1, STDIN.into());
+    }
+    let Some(owner) = delegate(job, handoff, slurm, &own, None)? else {
+        return Ok(());
+    };
+    print!("{}", owner.bbstat()?);
+    Ok(())
+}
+
+/// A failure whose message is the whole story (the job's Reason).
+pub(crate) fn fail(message: String) -> anyhow::Error {
+    fail_code(exit::FAILURE, message)
+}
+
+pub(crate) fn fail_code(code: i32, message: String) -> anyhow::Error {
+    Reported {
+        code,
+        summary: bb::one_line(&message),
+    }
+    .into()
+}
