@@ -1,0 +1,74 @@
+//! Burst buffer mode end to end on the real test bed (SlurmUser=root): gstage's burst_buffer.lua,
+//! the emulator as Globus, jobs submitted by the unprivileged test user. See
+//! `tests/slurm_support` for the prerequisites.
+
+mod slurm_support;
+
+use std::fs;
+
+use slurm_support::{World, field, run, text_of, world};
+
+fn bed() -> &'static World {
+    world("bb", "root")
+}
+
+/// Whether any emulator task's document mentions `needle` (a unique path).
+fn any_task_mentions(w: &World, needle: &str) -> bool {
+    w.emulator.tasks().iter().any(|t| {
+        w.emulator
+            .task_document(t.task_id)
+            .is_some_and(|d| d.to_string().contains(needle))
+    })
+}
+
+#[test]
+fn an_invalid_directive_makes_sbatch_fail_with_gstages_diagnostic_and_no_task() {
+    let w = bed();
+    let dir = w.job_dir("invalid");
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        "#!/bin/bash\n#GLOBUS stage-in remot:/data/in/ ./in/ --sync-level sometimes\n#GLOBUS stage-out ./out/ remote:/results/\necho never\n",
+    );
+    let out = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .expect_err("sbatch must refuse the job");
+    let text = text_of(&out);
+    assert!(text.contains("Burst Buffer request invalid"), "{text}");
+    // The rendered diagnostic, with its fix, is what the user sees.
+    assert!(text.contains("unknown collection `remot`"), "{text}");
+    assert!(text.contains("did you mean `remote`"), "{text}");
+    assert!(text.contains("sometimes"), "{text}");
+    let queue = run(w
+        .slurm("squeue")
+        .args(["-h", "-u", w.user(), "-o", "%i %o"]));
+    assert!(
+        !queue.contains(script.to_str().unwrap_or_default()),
+        "a job was queued: {queue}"
+    );
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    assert!(!any_task_mentions(w, name), "a Globus task was submitted");
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_valid_script_is_accepted_and_its_job_is_a_burst_buffer_job() {
+    let w = bed();
+    let dir = w.job_dir("accepted");
+    let (_, remote) = w.remote_dir("accepted", &[("a.txt", 10)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!("#!/bin/bash\n#GLOBUS stage-in remote:{remote}/ ./in/\necho ok\n"),
+    );
+    let job = w
+        .sbatch(&dir, &["--hold", script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch refused a valid script: {}", text_of(&out)));
+    let info = w.job(&job);
+    assert!(
+        field(&info, "BurstBuffer").is_some_and(|b| b.starts_with("#GLOBUS")),
+        "{info}"
+    );
+    run(w.slurm("scancel").arg(&job));
+    fs::remove_dir_all(&dir).ok();
+}
