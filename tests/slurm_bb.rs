@@ -72,3 +72,33 @@ fn a_valid_script_is_accepted_and_its_job_is_a_burst_buffer_job() {
     run(w.slurm("scancel").arg(&job));
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_directive_that_fails_with_the_jobs_own_values_holds_it_with_the_reason() {
+    let w = bed();
+    let dir = w.job_dir("setup-fails");
+    let script = dir.join("job.sh");
+    // `%a` is fine at submission (the job could be an array), but this job is not one.
+    w.write_as_user(
+        &script,
+        "#!/bin/bash\n#GLOBUS stage-in remote:/data/%a/ ./in/\ntouch ran\n",
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch refused the script: {}", text_of(&out)));
+    let info = w.wait_job(&job, 30, "being held by its stage-in", |i| {
+        i.contains("Reason=burst_buffer/lua")
+    });
+    assert!(
+        info.contains("%a"),
+        "the Reason names the directive: {info}"
+    );
+    assert!(
+        info.contains(&format!("scancel {job}")),
+        "the Reason says how to fix it: {info}"
+    );
+    assert_eq!(field(&info, "JobState"), Some("PENDING"), "{info}");
+    assert!(!dir.join("ran").exists(), "the job ran");
+    run(w.slurm("scancel").arg(&job));
+    fs::remove_dir_all(&dir).ok();
+}

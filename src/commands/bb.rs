@@ -121,11 +121,34 @@ pub(crate) fn as_owner(
     script: &Path,
     stdout: Option<File>,
 ) -> Result<Option<Owner>> {
-    let handoff = handoff::read_script(script, &ctx.env)?;
-    let slurm = Slurm::from_env(&merged(ctx, &handoff));
+    let (handoff, slurm) = job_script(ctx, job_id, script)?;
     let job = slurm.show_job(job_id)?;
     let args = handoff::replaced(&own_args(), script.as_os_str());
     delegate(job, handoff, slurm, &args, stdout)
+}
+
+/// The job's own script (see `handoff::is_slurm_rewrite`) and Slurm's commands.
+fn job_script(ctx: &Context, job_id: u64, script: &Path) -> Result<(Handoff, Slurm)> {
+    if handoff::is_slurm_rewrite(script) {
+        let slurm = Slurm::from_env(&ctx.env);
+        let handoff = Handoff {
+            script: slurm.batch_script(job_id)?,
+            env: kept_env(ctx),
+        };
+        return Ok((handoff, slurm));
+    }
+    let handoff = handoff::read_script(script, &ctx.env)?;
+    let slurm = Slurm::from_env(&merged(ctx, &handoff));
+    Ok((handoff, slurm))
+}
+
+/// The settings of this process that the owner's process keeps.
+pub(crate) fn kept_env(ctx: &Context) -> BTreeMap<String, String> {
+    ctx.env
+        .iter()
+        .filter(|(k, _)| handoff::kept(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The job's owner does the work: this process, or one started as them.
@@ -175,8 +198,7 @@ fn paths(ctx: &Context, job_id: u64, script: &Path, path_file: &Path) -> Result<
                 .with_context(|| format!("opening Slurm's path file `{}`", path_file.display()))?,
         )
     };
-    let handoff = handoff::read_script(script, &ctx.env)?;
-    let slurm = Slurm::from_env(&merged(ctx, &handoff));
+    let (handoff, slurm) = job_script(ctx, job_id, script)?;
     let job = slurm.show_job(job_id)?;
     let args = handoff::replaced(&own_args(), script.as_os_str());
     let args = handoff::replaced(&args, path_file.as_os_str());
@@ -208,12 +230,7 @@ fn get_status(ctx: &Context, args: &[String]) -> Result<()> {
     } else {
         Handoff {
             script: String::new(),
-            env: ctx
-                .env
-                .iter()
-                .filter(|(k, _)| handoff::kept(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            env: kept_env(ctx),
         }
     };
     let slurm = Slurm::from_env(&merged(ctx, &handoff));

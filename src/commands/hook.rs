@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use super::Context;
-use super::bb::{delegate, merged, own_args};
+use super::bb::{delegate, kept_env, merged, own_args};
 use crate::cli::{HookArgs, HookKind};
 use crate::config::Config;
 use crate::directive::{ParseOptions, parse_all};
@@ -23,12 +23,7 @@ pub fn run(args: &HookArgs, ctx: &Context) -> Result<()> {
         Some(path) => handoff::read_script(path, &ctx.env)?,
         None => Handoff {
             script: String::new(),
-            env: ctx
-                .env
-                .iter()
-                .filter(|(k, _)| handoff::kept(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            env: kept_env(ctx),
         },
     };
     let vars = merged(ctx, &handoff);

@@ -146,6 +146,22 @@ pub fn read_script(arg: &Path, process_env: &BTreeMap<String, String>) -> Result
     })
 }
 
+/// Whether Slurm passed its rewritten burst buffer script instead of the job's: from `setup` on,
+/// Slurm 22.05 hands over `/proc/PID/fd/N`, a memfd holding only the directive lines with its
+/// own `%` symbols already replaced (`%a` of a job that is not an array becomes 4294967294). gstage
+/// expands symbols itself, the same way in every mode, so it then asks Slurm for the job's own
+/// script (`scontrol write batch_script`) and never opens that link.
+pub fn is_slurm_rewrite(path: &Path) -> bool {
+    let text = path.to_str().unwrap_or_default();
+    let rest = text
+        .strip_prefix("/proc/")
+        .and_then(|r| r.split_once("/fd/"))
+        .filter(|(pid, _)| *pid == "self" || pid.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(_, n)| n)
+        .or_else(|| text.strip_prefix("/dev/fd/"));
+    rest.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// What the caller does next.
 #[derive(Debug)]
 pub enum Next {
@@ -295,6 +311,17 @@ mod tests {
         assert_eq!(env["USER"], "alice");
         assert_eq!(env["GSTAGE_CONFIG"], "/etc/gstage/site.toml");
         assert!(!env.contains_key("XDG_CONFIG_HOME"));
+    }
+
+    #[test]
+    fn slurms_rewritten_script_is_recognised() {
+        assert!(is_slurm_rewrite(Path::new("/proc/4909/fd/10")));
+        assert!(is_slurm_rewrite(Path::new("/proc/self/fd/3")));
+        assert!(!is_slurm_rewrite(Path::new(
+            "/proc/4909/fd/../../1/root/etc/shadow"
+        )));
+        assert!(!is_slurm_rewrite(Path::new("/proc/4909/cwd/x")));
+        assert!(!is_slurm_rewrite(Path::new("/home/a/script")));
     }
 
     #[test]
