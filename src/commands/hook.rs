@@ -67,8 +67,21 @@ pub fn run(args: &HookArgs, ctx: &Context) -> Result<()> {
     let Some(owner) = delegate(job, handoff, slurm, &own, None)? else {
         return Ok(());
     };
-    match args.which {
+    // A job cancelled before it started (its prolog failed, or scancel while pending) produced
+    // nothing to stage out.
+    if args.which == HookKind::Epilog && owner.job.never_ran() {
+        return Ok(());
+    }
+    let result = match args.which {
         HookKind::Prolog => owner.data_in(true),
         HookKind::Epilog => owner.data_out(false),
+    };
+    // Hook output goes nowhere a user looks: leave the reason in the job's comment.
+    if let Err(err) = &result {
+        let _ = owner.slurm.set_comment(
+            owner.job.job_id,
+            &crate::slurm::bb::one_line(&format!("gstage: {err:#}")),
+        );
     }
+    result
 }

@@ -106,6 +106,7 @@ impl Owner {
 
     /// Submits the stage-in (exactly once) and waits for it when `wait`.
     pub fn data_in(&self, _wait: bool) -> Result<()> {
+        let _plan = self.plan()?;
         Err(self.engine_missing())
     }
 
@@ -116,6 +117,7 @@ impl Owner {
 
     /// Submits the stage-out when its `--when` matches the job's exit code.
     pub fn data_out(&self, _wait: bool) -> Result<()> {
+        let _plan = self.plan()?;
         Err(self.engine_missing())
     }
 

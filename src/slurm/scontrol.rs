@@ -184,6 +184,18 @@ impl Slurm {
         self.run(cmd, None)
     }
 
+    /// `scontrol update JobId=ID Comment=TEXT`: where hooks leave a message the job's owner sees
+    /// in `scontrol show job` (a job's owner may set its comment).
+    pub fn set_comment(&self, job_id: u64, text: &str) -> Result<(), Error> {
+        let mut cmd = self.command("scontrol")?;
+        cmd.args([
+            "update".to_owned(),
+            format!("JobId={job_id}"),
+            format!("Comment={}", text.replace(['\n', '\r'], " ")),
+        ]);
+        self.run(cmd, None).map(drop)
+    }
+
     /// `scancel ID`.
     pub fn cancel(&self, job_id: &str) -> Result<(), Error> {
         let mut cmd = self.command("scancel")?;
@@ -373,6 +385,16 @@ impl JobInfo {
         })
     }
 
+    /// Whether the job ended without its script ever starting (cancelled while pending or
+    /// configuring).
+    pub fn never_ran(&self) -> bool {
+        self.state == "CANCELLED"
+            && self
+                .fields
+                .get("RunTime")
+                .is_none_or(|t| t.trim_start_matches(['0', ':', '-']).is_empty())
+    }
+
     /// The variables a job sees, as `JobContext::from_env` reads them; the home directory comes
     /// from the passwd entry, never from a hook's environment.
     pub fn context_vars(&self, home: &Path) -> BTreeMap<String, String> {
@@ -472,6 +494,11 @@ mod tests {
         assert_eq!(vars["HOME"], "/home/alice");
         assert_eq!(vars["SLURM_JOB_WORK_DIR"], "/home/alice/run one");
         assert!(!vars.contains_key("SLURM_ARRAY_TASK_ID"));
+        assert!(!info.never_ran());
+        let cancelled = PENDING.replace("JobState=PENDING", "JobState=CANCELLED");
+        assert!(JobInfo::parse_for(&cancelled, 42).unwrap().never_ran());
+        let ran = cancelled.replace("RunTime=00:00:00", "RunTime=00:00:01");
+        assert!(!JobInfo::parse_for(&ran, 42).unwrap().never_ran());
     }
 
     #[test]
