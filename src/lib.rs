@@ -11,6 +11,7 @@ pub mod directive;
 pub mod env;
 pub mod exit;
 pub mod globus;
+pub mod ledger;
 pub mod options;
 pub mod plan;
 pub mod slurm;
