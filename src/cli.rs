@@ -37,6 +37,15 @@ pub enum Command {
     /// Validate a job script's #GLOBUS directives and show the Globus tasks they plan.
     #[command(after_help = CHECK_EXAMPLE)]
     Check(CheckArgs),
+    /// Log in to Globus: stores refresh tokens so staging can run unattended.
+    #[command(after_help = LOGIN_EXAMPLE)]
+    Login(LoginArgs),
+    /// Revoke the stored Globus tokens and delete them.
+    #[command(after_help = "Example:\n  gstage logout")]
+    Logout,
+    /// Show the Globus identity gstage acts as, token expiry and consented collections.
+    #[command(after_help = "Examples:\n  gstage whoami\n  gstage whoami --format json")]
+    Whoami,
     /// Run the whole staging cycle on an embedded Globus emulator.
     #[command(after_help = "Example:\n  gstage demo")]
     Demo,
@@ -70,4 +79,29 @@ pub struct CheckArgs {
     /// Cluster name for labels and `$SLURM_CLUSTER_NAME`.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
+}
+
+const LOGIN_EXAMPLE: &str = "Examples:\n  gstage login\n  gstage login --collection cedar\n  gstage login --domain umanitoba.ca\n  gstage login --loopback\n\nPrints a URL to open in any browser, then reads the authorization code pasted back (works over\nssh). Consents for the configured collections that need one are asked for; `--collection` adds\nmore. `--domain`, `--identity`, `--policy` and `--mfa` ask for the fresh session a high-assurance\ncollection requires. Exit status: 0 logged in, 1 failed, 2 usage.";
+
+/// `gstage login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Also consent to this collection's data access (alias or UUID); repeatable.
+    #[arg(long, value_name = "COLLECTION")]
+    pub collection: Vec<String>,
+    /// Require a recent login with an identity from this domain; repeatable.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Vec<String>,
+    /// Require this identity (username or id) in the session; repeatable.
+    #[arg(long, value_name = "IDENTITY")]
+    pub identity: Vec<String>,
+    /// Require this authentication policy to be satisfied; repeatable.
+    #[arg(long, value_name = "POLICY_ID")]
+    pub policy: Vec<String>,
+    /// Require multi-factor authentication.
+    #[arg(long)]
+    pub mfa: bool,
+    /// Receive the code through a redirect to 127.0.0.1 instead of pasting it.
+    #[arg(long)]
+    pub loopback: bool,
 }

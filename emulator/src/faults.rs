@@ -1,0 +1,263 @@
+//! Injected faults: which requests fail, how, and how often.
+//!
+//! A rule matches by method and path prefix and fires for the next N matching requests, with a
+//! probability (drawn from a seeded generator, so runs repeat), or always. The first rule that
+//! fires decides; control calls under `/_emulator/` are never faulted.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How a request fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// 429 with a `Retry-After` header.
+    RateLimit {
+        /// Seconds in `Retry-After`.
+        retry_after: u64,
+    },
+    /// A bare server error: 500, 502, 503 or 504.
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The connection is reset without an answer.
+    ConnectionReset,
+    /// The answer is delayed, then given normally.
+    Stall {
+        /// Seconds to wait.
+        seconds: f64,
+    },
+    /// 403 `ConsentRequired` for data_access on these collections (empty: the one in the path).
+    ConsentRequired {
+        /// Collections whose consent is "missing".
+        #[serde(default)]
+        collections: Vec<Uuid>,
+    },
+    /// 403 `AuthPolicyFailed` naming these policies.
+    AuthPolicyFailed {
+        /// Policy ids.
+        #[serde(default)]
+        policies: Vec<String>,
+    },
+    /// 502 `ExternalError.DirListingFailed.LoginFailed` asking for a session in `domain`.
+    LoginFailed {
+        /// Domain the session must include.
+        domain: String,
+    },
+    /// 401 as for an expired access token.
+    ExpiredToken,
+}
+
+impl Fault {
+    /// A short name for logs and counters.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RateLimit { .. } => "rate_limit",
+            Self::Status { .. } => "status",
+            Self::ConnectionReset => "connection_reset",
+            Self::Stall { .. } => "stall",
+            Self::ConsentRequired { .. } => "consent_required",
+            Self::AuthPolicyFailed { .. } => "auth_policy_failed",
+            Self::LoginFailed { .. } => "login_failed",
+            Self::ExpiredToken => "expired_token",
+        }
+    }
+}
+
+/// When and where a fault fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// The fault.
+    pub fault: Fault,
+    /// Only this method (any when absent).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only paths starting with this (such as `/v0.10/task/`); `/` matches everything.
+    #[serde(default = "root")]
+    pub path_prefix: String,
+    /// Fire for the next N matching requests only.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Fire with this probability (0..=1) on each matching request.
+    #[serde(default)]
+    pub probability: Option<f64>,
+}
+
+fn root() -> String {
+    "/".to_owned()
+}
+
+impl FaultRule {
+    /// A rule firing on every request until narrowed with [`FaultRule::on`],
+    /// [`FaultRule::times`] or [`FaultRule::probability`].
+    #[must_use]
+    pub fn new(fault: Fault) -> Self {
+        Self {
+            fault,
+            method: None,
+            path_prefix: root(),
+            count: None,
+            probability: None,
+        }
+    }
+
+    /// Limits the rule to one method (`"GET"`, `"POST"`, or `"*"` for any) and a path prefix.
+    #[must_use]
+    pub fn on(mut self, method: &str, path_prefix: &str) -> Self {
+        self.method = (method != "*").then(|| method.to_ascii_uppercase());
+        self.path_prefix = path_prefix.to_owned();
+        self
+    }
+
+    /// Fires for the next `n` matching requests only.
+    #[must_use]
+    pub fn times(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    /// Fires with probability `p` per matching request.
+    #[must_use]
+    pub fn probability(mut self, p: f64) -> Self {
+        self.probability = Some(p);
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && path.starts_with(&self.path_prefix)
+    }
+}
+
+/// The live rules and the generator behind probabilities.
+pub(crate) struct FaultState {
+    rules: Vec<FaultRule>,
+    rng: StdRng,
+}
+
+impl FaultState {
+    pub(crate) fn new(seed: u64, rules: Vec<FaultRule>) -> Self {
+        Self {
+            rules,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    pub(crate) fn add(&mut self, rule: FaultRule) {
+        self.rules.push(rule);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    pub(crate) fn reseed(&mut self, seed: u64) {
+        self.rng = StdRng::seed_from_u64(seed);
+    }
+
+    /// The fault for this request, if a rule fires; spends one use of a counted rule.
+    pub(crate) fn pick(&mut self, method: &str, path: &str) -> Option<Fault> {
+        use rand::RngExt;
+        let mut fired = None;
+        for (i, rule) in self.rules.iter_mut().enumerate() {
+            if !rule.matches(method, path) || rule.count == Some(0) {
+                continue;
+            }
+            if let Some(p) = rule.probability
+                && !self.rng.random_bool(p.clamp(0.0, 1.0))
+            {
+                continue;
+            }
+            if let Some(n) = rule.count.as_mut() {
+                *n -= 1;
+            }
+            fired = Some((i, rule.fault.clone()));
+            break;
+        }
+        let (index, fault) = fired?;
+        if self.rules.get(index).and_then(|r| r.count) == Some(0) {
+            self.rules.remove(index);
+        }
+        Some(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_rule_fires_exactly_n_times_on_matching_routes() {
+        let mut state = FaultState::new(
+            1,
+            vec![
+                FaultRule::new(Fault::Status { status: 503 })
+                    .on("GET", "/v0.10/task/")
+                    .times(2),
+            ],
+        );
+        assert_eq!(state.pick("POST", "/v0.10/task/x"), None);
+        assert_eq!(state.pick("GET", "/v0.10/task_list"), None);
+        assert!(state.pick("GET", "/v0.10/task/x").is_some());
+        assert!(state.pick("get", "/v0.10/task/y").is_some());
+        assert_eq!(state.pick("GET", "/v0.10/task/x"), None);
+    }
+
+    #[test]
+    fn probability_is_reproducible_from_the_seed() {
+        let rule = FaultRule::new(Fault::ConnectionReset).probability(0.5);
+        let draw = |seed| {
+            let mut state = FaultState::new(seed, vec![rule.clone()]);
+            (0..64)
+                .map(|_| state.pick("GET", "/x").is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(7), draw(7));
+        let fired = draw(7).iter().filter(|f| **f).count();
+        assert!(fired > 0 && fired < 64, "p=0.5 fired {fired} of 64");
+    }
+
+    #[test]
+    fn first_matching_rule_wins_and_uncounted_rules_persist() {
+        let mut state = FaultState::new(
+            0,
+            vec![
+                FaultRule::new(Fault::ExpiredToken)
+                    .on("*", "/v0.10/")
+                    .times(1),
+                FaultRule::new(Fault::RateLimit { retry_after: 3 }),
+            ],
+        );
+        assert_eq!(
+            state.pick("GET", "/v0.10/task_list"),
+            Some(Fault::ExpiredToken)
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                state.pick("GET", "/v0.10/task_list"),
+                Some(Fault::RateLimit { retry_after: 3 })
+            );
+        }
+    }
+
+    #[test]
+    fn rules_deserialize_from_toml() {
+        let rule: FaultRule = toml::from_str(
+            "method = \"POST\"\npath_prefix = \"/v0.10/transfer\"\ncount = 1\n[fault]\nkind = \"rate_limit\"\nretry_after = 2\n",
+        )
+        .expect("valid rule");
+        assert_eq!(
+            rule,
+            FaultRule::new(Fault::RateLimit { retry_after: 2 })
+                .on("POST", "/v0.10/transfer")
+                .times(1)
+        );
+    }
+}
