@@ -24,7 +24,7 @@ pub struct Config {
     /// People (and their identity ids) who can log in.
     #[serde(default)]
     pub identities: Vec<Identity>,
-    /// OAuth2 clients known to Auth.
+    /// `OAuth2` clients known to Auth.
     #[serde(default)]
     pub clients: Vec<Client>,
     /// Collections backed by local directories.
@@ -339,7 +339,7 @@ impl Identity {
     }
 }
 
-/// An OAuth2 client registered with Auth.
+/// An `OAuth2` client registered with Auth.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
@@ -381,7 +381,7 @@ pub struct Collection {
     /// Entity type, such as `GCSv5_mapped_collection`.
     #[serde(default = "default_entity_type")]
     pub entity_type: String,
-    /// High-assurance collections take no data_access scope and usually demand a session.
+    /// High-assurance collections take no `data_access` scope and usually demand a session.
     #[serde(default)]
     pub high_assurance: bool,
     /// The local directory that is the collection's `/`.
@@ -389,7 +389,7 @@ pub struct Collection {
     /// Identities (ids or usernames) allowed to use it; empty means everybody.
     #[serde(default)]
     pub allowed_identities: Vec<String>,
-    /// Whether the data_access consent is needed (default: mapped GCSv5 and not high assurance).
+    /// Whether the `data_access` consent is needed (default: mapped `GCSv5` and not high assurance).
     #[serde(default)]
     pub data_access_required: Option<bool>,
     /// A domain the session must have authenticated with.
@@ -408,7 +408,7 @@ fn default_entity_type() -> String {
 }
 
 impl Collection {
-    /// A mapped GCSv5 collection rooted at `root`.
+    /// A mapped `GCSv5` collection rooted at `root`.
     #[must_use]
     pub fn new(id: Uuid, display_name: &str, root: impl Into<PathBuf>) -> Self {
         Self {
@@ -428,7 +428,7 @@ impl Collection {
     /// Sets the entity type.
     #[must_use]
     pub fn entity_type(mut self, entity_type: &str) -> Self {
-        self.entity_type = entity_type.to_owned();
+        entity_type.clone_into(&mut self.entity_type);
         self
     }
 
@@ -446,7 +446,7 @@ impl Collection {
         self
     }
 
-    /// Overrides whether the data_access consent is needed.
+    /// Overrides whether the `data_access` consent is needed.
     #[must_use]
     pub fn data_access_required(mut self, on: bool) -> Self {
         self.data_access_required = Some(on);
@@ -474,7 +474,7 @@ impl Collection {
         self
     }
 
-    /// Whether Transfer demands the data_access consent for this collection.
+    /// Whether Transfer demands the `data_access` consent for this collection.
     #[must_use]
     pub fn needs_data_access(&self) -> bool {
         self.data_access_required

@@ -255,6 +255,7 @@ async fn mint_h(State(s): State<Arc<Shared>>, Json(body): Json<MintBody>) -> Res
 }
 
 #[derive(Deserialize)]
+#[allow(clippy::struct_field_names)] // the JSON keys name what each id is
 struct ConsentBody {
     identity_id: Uuid,
     client_id: Uuid,

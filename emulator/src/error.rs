@@ -60,9 +60,9 @@ impl Error {
 }
 
 /// A Transfer error answer in the "type zero" shape: `{code, message, request_id, resource}`,
-/// plus whatever extra top-level fields the code carries (required_scopes, authorization_parameters).
+/// plus whatever extra top-level fields the code carries (`required_scopes`, `authorization_parameters`).
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Dotted error code.
@@ -160,7 +160,7 @@ pub(crate) fn request_id() -> String {
         .collect()
 }
 
-/// An OAuth2 (RFC 6749) token-endpoint error: `{"error": ..., "error_description": ...}`.
+/// An `OAuth2` (RFC 6749) token-endpoint error: `{"error": ..., "error_description": ...}`.
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthError {
     pub(crate) status: StatusCode,

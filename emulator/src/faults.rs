@@ -30,7 +30,7 @@ pub enum Fault {
         /// Seconds to wait.
         seconds: f64,
     },
-    /// 403 `ConsentRequired` for data_access on these collections (empty: the one in the path).
+    /// 403 `ConsentRequired` for `data_access` on these collections (empty: the one in the path).
     ConsentRequired {
         /// Collections whose consent is "missing".
         #[serde(default)]
@@ -110,7 +110,7 @@ impl FaultRule {
     #[must_use]
     pub fn on(mut self, method: &str, path_prefix: &str) -> Self {
         self.method = (method != "*").then(|| method.to_ascii_uppercase());
-        self.path_prefix = path_prefix.to_owned();
+        path_prefix.clone_into(&mut self.path_prefix);
         self
     }
 

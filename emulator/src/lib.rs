@@ -36,6 +36,12 @@
 //! ```
 
 #![recursion_limit = "256"]
+#![warn(
+    clippy::pedantic,
+    unreachable_pub,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 mod auth;
 mod config;

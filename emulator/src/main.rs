@@ -1,6 +1,8 @@
 //! `globus-emulator --config FILE [--listen 127.0.0.1:0]`: prints the base URL as the first
 //! line of standard output, then serves Auth and Transfer until SIGTERM or SIGINT.
 
+#![warn(clippy::pedantic, clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -45,7 +45,7 @@ pub(crate) fn data_access_collection(scope: &str) -> Option<Uuid> {
     Uuid::parse_str(id).ok()
 }
 
-/// The scope string Transfer asks for when data_access consent is missing.
+/// The scope string Transfer asks for when `data_access` consent is missing.
 pub(crate) fn data_access_requirement(collections: &[Uuid]) -> String {
     let deps: Vec<String> = collections
         .iter()

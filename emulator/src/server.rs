@@ -412,7 +412,7 @@ impl Emulator {
     }
 
     /// Issues tokens (with a refresh token) for `identity` (username or id) and `scopes`,
-    /// as a login would, recording the data_access consents the scopes carry. `client_id`
+    /// as a login would, recording the `data_access` consents the scopes carry. `client_id`
     /// defaults to the first native client.
     ///
     /// # Errors
@@ -426,7 +426,7 @@ impl Emulator {
         control::mint(&self.shared, identity, scopes, client_id)
     }
 
-    /// Records a data_access consent directly.
+    /// Records a `data_access` consent directly.
     pub fn grant_consent(&self, identity_id: Uuid, client_id: Uuid, collection_id: Uuid) {
         self.shared
             .store()

@@ -152,7 +152,7 @@ pub(crate) struct Store {
     pub(crate) access_tokens: HashMap<String, AccessToken>,
     pub(crate) refresh_tokens: HashMap<String, RefreshToken>,
     pub(crate) codes: HashMap<String, AuthCode>,
-    /// (identity, client, collection) triples that have data_access consent.
+    /// (identity, client, collection) triples that have `data_access` consent.
     pub(crate) consents: HashSet<(Uuid, Uuid, Uuid)>,
     pub(crate) submissions: HashMap<String, Uuid>,
     pub(crate) tasks: Vec<Task>,

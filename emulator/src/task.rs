@@ -305,3 +305,85 @@ impl From<&Task> for TaskSnapshot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task() -> Task {
+        Task {
+            id: Uuid::new_v4(),
+            submission_id: "s".into(),
+            owner_id: Uuid::new_v4(),
+            username: "u".into(),
+            label: None,
+            request_time: Utc::now(),
+            completion_time: None,
+            deadline: Utc::now(),
+            source: Uuid::new_v4(),
+            source_name: "a".into(),
+            destination: Uuid::new_v4(),
+            destination_name: "b".into(),
+            options: Options {
+                sync_level: None,
+                verify_checksum: false,
+                preserve_timestamp: false,
+                encrypt_data: false,
+                skip_source_errors: false,
+                fail_on_quota_errors: false,
+                delete_destination_extra: false,
+                notify_on_succeeded: true,
+                notify_on_failed: true,
+                notify_on_inactive: true,
+                filter_rules: Vec::new(),
+            },
+            items: Vec::new(),
+            status: TaskStatus::Active,
+            running: true,
+            nice_status: Some("OK".into()),
+            fatal_error: None,
+            counts: Counts {
+                subtasks_total: 5,
+                subtasks_pending: 3,
+                subtasks_succeeded: 2,
+                ..Counts::default()
+            },
+            events: Vec::new(),
+            successful: Vec::new(),
+            start_time: None,
+        }
+    }
+
+    #[test]
+    fn active_document_has_no_completion_time_and_ok_status() {
+        let doc = task().to_json();
+        assert_eq!(doc["status"], "ACTIVE");
+        assert!(doc["completion_time"].is_null());
+        assert!(doc["fatal_error"].is_null());
+        assert_eq!(doc["is_ok"], true);
+        assert!(doc["label"].is_null());
+    }
+
+    #[test]
+    fn finishing_moves_pending_subtasks_by_cause() {
+        for (code, field) in [
+            ("CANCELED", "subtasks_canceled"),
+            ("DEADLINE_EXCEEDED", "subtasks_expired"),
+            ("PERMISSION_DENIED", "subtasks_failed"),
+        ] {
+            let mut t = task();
+            t.finish(TaskStatus::Failed, Some((code, "why")));
+            let doc = t.to_json();
+            assert_eq!(doc["status"], "FAILED");
+            assert_eq!(doc[field], 3, "{code}");
+            assert_eq!(doc["subtasks_pending"], 0);
+            assert_eq!(doc["fatal_error"]["code"], code);
+            assert!(doc["nice_status"].is_null() && doc["is_ok"].is_null());
+            assert!(doc["completion_time"].is_string());
+            assert!(!t.running, "a finished task frees its slot");
+        }
+        let mut ok = task();
+        ok.finish(TaskStatus::Succeeded, None);
+        assert!(ok.to_json()["fatal_error"].is_null());
+    }
+}

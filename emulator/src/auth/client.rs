@@ -1,4 +1,4 @@
-//! Which OAuth2 client is calling: HTTP Basic for confidential clients, `client_id` in the
+//! Which `OAuth2` client is calling: HTTP Basic for confidential clients, `client_id` in the
 //! form for native apps.
 
 use std::collections::HashMap;

@@ -31,7 +31,7 @@ pub(crate) fn principal_of_client(client: &Client) -> Principal {
     }
 }
 
-/// Records the data_access consents a scope request carries.
+/// Records the `data_access` consents a scope request carries.
 pub(crate) fn record_consents(store: &mut Store, identity: Uuid, client: Uuid, scopes: &[Scope]) {
     for s in scopes {
         for dep in &s.dependencies {
@@ -93,7 +93,7 @@ pub(crate) fn issue_tokens(shared: &Shared, store: &mut Store, grant: &Grant<'_>
                 rs,
                 scopes,
                 grant.session,
-                refresh,
+                refresh.as_deref(),
             )
         })
         .collect();
@@ -128,7 +128,7 @@ pub(crate) fn access_token_entry(
     resource_server: &str,
     scopes: &[String],
     session: &Session,
-    refresh_token: Option<String>,
+    refresh_token: Option<&str>,
 ) -> Value {
     let at = format!("AT{}", secret_string(46));
     let now = Utc::now();
@@ -156,7 +156,7 @@ pub(crate) fn access_token_entry(
     })
 }
 
-/// An unsigned OpenID Connect id_token (`alg: none`): enough for clients reading `sub`.
+/// An unsigned `OpenID` Connect `id_token` (`alg: none`): enough for clients reading `sub`.
 fn id_token(principal: &Principal, client_id: Uuid, expires_in: u64) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let now = Utc::now().timestamp();

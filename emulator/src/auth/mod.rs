@@ -1,4 +1,4 @@
-//! Globus Auth: the OAuth2 endpoints a native app and a confidential client use.
+//! Globus Auth: the `OAuth2` endpoints a native app and a confidential client use.
 
 mod authorize;
 mod client;

@@ -143,7 +143,7 @@ fn refresh(
         &record.resource_server,
         &record.scopes,
         &record.session,
-        Some(returned),
+        Some(&returned),
     );
     if let serde_json::Value::Object(map) = &mut body {
         map.insert("state".to_owned(), serde_json::json!("_default"));

@@ -21,11 +21,11 @@ pub(crate) fn checksum(path: &Path, algorithm: &str) -> std::io::Result<String> 
             }
             hasher.update(buf.get(..n).unwrap_or_default());
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(hasher.finalize().iter().fold(String::new(), |mut hex, b| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }))
     }
     match algorithm.to_ascii_uppercase().as_str() {
         "MD5" => digest::<Md5>(path),

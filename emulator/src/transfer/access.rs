@@ -1,4 +1,4 @@
-//! May this caller use this collection? Existence, allowed identities, data_access consent
+//! May this caller use this collection? Existence, allowed identities, `data_access` consent
 //! and session policies, answered with the errors Transfer gives.
 
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use crate::scope::data_access_requirement;
 use crate::store::{Shared, Store};
 
 /// Whether the check is for a synchronous file operation (ls/stat/mkdir) or a submission;
-/// an unmet domain requirement is a 502 LoginFailed on the former, 403 on the latter.
+/// an unmet domain requirement is a 502 `LoginFailed` on the former, 403 on the latter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Use {
     Operation,
@@ -34,7 +34,7 @@ pub(crate) fn find(shared: &Shared, id: &str) -> Result<Collection, ApiError> {
         })
 }
 
-/// 403 `ConsentRequired` for data_access on `collections`.
+/// 403 `ConsentRequired` for `data_access` on `collections`.
 pub(crate) fn consent_error(collections: &[Uuid]) -> ApiError {
     let scope = data_access_requirement(collections);
     let message = "Missing required data_access consent";

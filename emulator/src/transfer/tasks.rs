@@ -15,7 +15,7 @@ use crate::error::{ApiError, request_id};
 use crate::store::{Shared, Store};
 use crate::task::{Task, TaskStatus};
 
-/// Page size of successful_transfers.
+/// Page size of `successful_transfers`.
 const SUCCESSFUL_PAGE: usize = 100;
 
 fn not_found(id: &str) -> ApiError {
