@@ -104,10 +104,16 @@ impl From<Error> for Failure {
     }
 }
 
+/// Contention that a later attempt can get past. `SQLITE_PROTOCOL` is WAL's "lost the race for
+/// the shared-memory index too many times", seen with hundreds of processes.
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        Some(
+            ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::FileLockingProtocolFailed
+        )
     )
 }
 
@@ -399,7 +405,11 @@ impl Ledger {
                 path,
                 reason: "SQLite reports it damaged".into(),
             },
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy {
+            Some(
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::FileLockingProtocolFailed,
+            ) => Error::Busy {
                 path,
                 waited: started.elapsed(),
             },

@@ -91,7 +91,7 @@ pub enum State {
     Failed,
     /// gstage cancelled the task (`gstage cancel`, `scancel` teardown, fail-fast).
     Canceled,
-    /// The transfer cannot proceed without the user (login, consent, session); see `last_error`.
+    /// The transfer cannot proceed without the user (login, consent, MFA); see `last_error`.
     NeedsAttention,
 }
 
