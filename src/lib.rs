@@ -8,6 +8,7 @@ pub mod collection;
 pub mod commands;
 pub mod config;
 pub mod directive;
+pub mod engine;
 pub mod env;
 pub mod exit;
 pub mod globus;
