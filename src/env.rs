@@ -40,3 +40,15 @@ pub const HOME: &str = "HOME";
 pub const PWD: &str = "PWD";
 /// How many cases each property test runs (read by proptest itself).
 pub const PROPTEST_CASES: &str = "PROPTEST_CASES";
+
+/// The job's start time (Unix seconds), set inside jobs by recent Slurm; bounds when the job can
+/// first have been staged from inside.
+pub const SLURM_JOB_START_TIME: &str = "SLURM_JOB_START_TIME";
+/// How many times the job was requeued; a requeued job may have been staged by an earlier run.
+pub const SLURM_RESTART_COUNT: &str = "SLURM_RESTART_COUNT";
+/// The job's exit status (as `wait(2)` reports it) in epilogs: 0 is success.
+pub const SLURM_JOB_EXIT_CODE: &str = "SLURM_JOB_EXIT_CODE";
+/// The job's `exit:signal` in epilogs.
+pub const SLURM_JOB_EXIT_CODE2: &str = "SLURM_JOB_EXIT_CODE2";
+/// Directory of the user's state files (the XDG rule); the ledger's default home.
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";

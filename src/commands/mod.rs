@@ -7,9 +7,17 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format};
 
+pub mod cancel;
 pub mod check;
+pub mod demo;
+pub mod list;
 pub mod login;
 pub mod logout;
+pub mod stage_in;
+pub mod stage_out;
+mod staging;
+pub mod status;
+pub mod wait;
 pub mod whoami;
 
 /// What every command may need from the process: taken once, at the edge.
@@ -41,11 +49,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Login(args) => login::run(&args, &ctx),
         Command::Logout => logout::run(&ctx),
         Command::Whoami => whoami::run(&ctx),
-        Command::Demo => Err(crate::exit::Reported {
-            code: crate::exit::FAILURE,
-            summary: "`gstage demo` is not yet available in this build; run `gstage check SCRIPT` to validate a job script".to_owned(),
-        }
-        .into()),
+        Command::StageIn(args) => stage_in::run(&args, &ctx),
+        Command::StageOut(args) => stage_out::run(&args, &ctx),
+        Command::Status(args) => status::run(&args, &ctx),
+        Command::List(args) => list::run(&args, &ctx),
+        Command::Wait(args) => wait::run(&args, &ctx),
+        Command::Cancel(args) => cancel::run(&args, &ctx),
+        Command::Demo(args) => demo::run(&args, &ctx),
     }
 }
 

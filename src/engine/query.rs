@@ -109,6 +109,16 @@ impl Stager {
         Ok(views)
     }
 
+    /// Every task the ledger holds as unfinished (what `gstage wait` waits for by default).
+    pub fn open_tasks(&self) -> Result<Vec<TaskId>> {
+        Ok(self
+            .ledger()
+            .active_task_ids()?
+            .into_iter()
+            .map(TaskId)
+            .collect())
+    }
+
     /// Cancels a job's unfinished tasks (one direction or both) and records them CANCELED.
     /// Without ledger records, the job's tasks are found by label.
     pub async fn cancel_job(
