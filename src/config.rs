@@ -904,4 +904,18 @@ verify_checksum = true
         let err = Config::load_with(&env, None).unwrap_err();
         assert!(err.to_string().contains("GSTAGE_AUTH_URL"), "{err}");
     }
+
+    proptest::proptest! {
+        // Case count: PROPTEST_CASES (proptest reads it); the CI default keeps the suite fast.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var(env::PROPTEST_CASES).ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+        ))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "(\\[[a-z.]{0,12}\\]\n|[a-z_]{1,10} = (\"[^\"]{0,10}\"|[0-9]{1,3}|true|\\[)\n|[ -~]{0,20}\n){0,8}") {
+            if let Err(ConfigError::Invalid { line, .. }) = load(&text) {
+                proptest::prop_assert!(line >= 1 && line <= text.split('\n').count());
+            }
+        }
+    }
 }

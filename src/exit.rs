@@ -42,6 +42,21 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<ContextError>() {
             return e.exit_code();
         }
+        if let Some(e) = cause.downcast_ref::<crate::globus::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::engine::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::ledger::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::tokens::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::globus::setup::UnknownCollection>() {
+            return e.exit_code();
+        }
         if let Some(e) = cause.downcast_ref::<clap::Error>() {
             return if e.use_stderr() { USAGE } else { OK };
         }

@@ -439,6 +439,7 @@ impl Resolver<'_> {
                     }
                     _ => text,
                 };
+                let text = collapse_slashes(&text);
                 if !text.starts_with('/') {
                     diags.push(Diagnostic::error(
                         path.span,
@@ -539,6 +540,17 @@ impl Resolver<'_> {
         };
         Some((source, destination, options, item))
     }
+}
+
+/// `a//b` → `a/b`: symbols such as `%d` expand to absolute paths inside other paths.
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::Context;
+use crate::cli::{Format, LoginArgs};
 use crate::collection::CollectionId;
 use crate::config::Config;
 use crate::globus::auth::random_state;
@@ -21,25 +23,6 @@ use crate::tokens::{StoredIdentity, StoredLogin, TokenStore};
 
 /// How long the loopback listener waits for the browser.
 const LOOPBACK_WAIT: Duration = Duration::from_secs(600);
-
-/// What `gstage login` was asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoginOptions {
-    /// `--collection`: aliases or UUIDs whose `data_access` consent to ask for.
-    pub collections: Vec<String>,
-    /// `--domain`: a recent login from one of these domains.
-    pub domains: Vec<String>,
-    /// `--identity`: these identities in the session.
-    pub identities: Vec<String>,
-    /// `--policy`: these authentication policies satisfied.
-    pub policies: Vec<String>,
-    /// `--mfa`: multi-factor authentication.
-    pub mfa: bool,
-    /// `--loopback`: receive the code through a redirect to 127.0.0.1 instead of pasting it.
-    pub loopback: bool,
-    /// `--format json`.
-    pub json: bool,
-}
 
 /// Whether a collection needs a `data_access` consent, as far as can be known before login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +140,12 @@ async fn wait_for_redirect(listener: tokio::net::TcpListener, state: &str) -> Re
             let n = sock.read(&mut buf).await.unwrap_or(0);
             let head = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
             let params = redirect_params(head.lines().next().unwrap_or_default());
-            let get = |k: &str| params.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
+            let get = |k: &str| {
+                params
+                    .iter()
+                    .find(|(kk, _)| kk == k)
+                    .map(|(_, v)| v.clone())
+            };
             let (status, text, outcome) = match (get("code"), get("error")) {
                 (Some(code), _) if get("state").as_deref() == Some(state) => (
                     "200 OK",
@@ -194,7 +182,12 @@ async fn wait_for_redirect(listener: tokio::net::TcpListener, state: &str) -> Re
 }
 
 /// Runs `gstage login`.
-pub async fn run(opts: &LoginOptions, config: &Config) -> Result<()> {
+pub fn run(args: &LoginArgs, ctx: &Context) -> Result<()> {
+    let config = Config::load()?;
+    super::block_on(login(args, ctx.format == Format::Json, &config))?
+}
+
+async fn login(opts: &LoginArgs, json: bool, config: &Config) -> Result<()> {
     if Credentials::from_env()?.is_some() {
         bail!(
             "`{}` and `{}` are set: gstage acts as that service identity and needs no login; unset them to log in as yourself",
@@ -208,7 +201,7 @@ pub async fn run(opts: &LoginOptions, config: &Config) -> Result<()> {
         .clone()
         .ok_or(crate::globus::Error::MissingClientId)?;
     let requested = opts
-        .collections
+        .collection
         .iter()
         .map(|c| setup::resolve_collection(config, c))
         .collect::<Result<Vec<_>, _>>()?;
@@ -250,9 +243,9 @@ pub async fn run(opts: &LoginOptions, config: &Config) -> Result<()> {
         state: state.clone(),
         code_challenge: pkce.challenge.clone(),
         session: SessionRequirements {
-            domains: opts.domains.clone(),
-            identities: opts.identities.clone(),
-            policies: opts.policies.clone(),
+            domains: opts.domain.clone(),
+            identities: opts.identity.clone(),
+            policies: opts.policy.clone(),
             mfa: opts.mfa,
         },
         session_message: None,
@@ -343,10 +336,12 @@ pub async fn run(opts: &LoginOptions, config: &Config) -> Result<()> {
         .map(|(c, _)| c)
         .collect();
 
-    let who = identity
-        .as_ref()
-        .map(|u| u.preferred_username.clone().unwrap_or_else(|| u.sub.clone()));
-    if opts.json {
+    let who = identity.as_ref().map(|u| {
+        u.preferred_username
+            .clone()
+            .unwrap_or_else(|| u.sub.clone())
+    });
+    if json {
         let v = serde_json::json!({
             "identity": identity,
             "store": store.path(),

@@ -2,21 +2,21 @@
 
 use anyhow::Result;
 
+use super::Context;
+use crate::cli::Format;
 use crate::config::Config;
 use crate::globus::setup;
 use crate::globus::{Credentials, GlobusClient};
 use crate::tokens::TokenStore;
 
-/// What `gstage logout` was asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogoutOptions {
-    /// `--format json`.
-    pub json: bool,
-}
-
 /// Runs `gstage logout`. Revocation failures are reported but do not keep the store: the user
 /// asked for the tokens to be gone from this machine.
-pub async fn run(opts: &LogoutOptions, config: &Config) -> Result<()> {
+pub fn run(ctx: &Context) -> Result<()> {
+    let config = Config::load()?;
+    super::block_on(logout(ctx.format == Format::Json, &config))?
+}
+
+async fn logout(json: bool, config: &Config) -> Result<()> {
     let store = TokenStore::default_location()?;
     let login = {
         let _lock = store.lock()?;
@@ -27,7 +27,7 @@ pub async fn run(opts: &LogoutOptions, config: &Config) -> Result<()> {
         login
     };
     let Some(login) = login else {
-        if opts.json {
+        if json {
             println!(r#"{{"logged_out": false, "revoked": 0}}"#);
         } else {
             println!("not logged in; nothing to do");
@@ -67,7 +67,7 @@ pub async fn run(opts: &LogoutOptions, config: &Config) -> Result<()> {
             }
         }
     }
-    if opts.json {
+    if json {
         println!(
             "{}",
             serde_json::json!({"logged_out": true, "revoked": revoked, "failed": failed, "store": store.path()})

@@ -8,10 +8,21 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, Format};
 
 pub mod bb;
+pub mod cancel;
 pub mod check;
+pub mod demo;
 pub mod hook;
+pub mod list;
+pub mod login;
+pub mod logout;
 pub mod owner;
 pub mod sbatch;
+pub mod stage_in;
+pub mod stage_out;
+mod staging;
+pub mod status;
+pub mod wait;
+pub mod whoami;
 
 /// What every command may need from the process: taken once, at the edge.
 #[derive(Debug, Clone)]
@@ -42,10 +53,25 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bb(args) => bb::run(&args, &ctx),
         Command::Hook(args) => hook::run(&args, &ctx),
         Command::Sbatch(args) => sbatch::run(&args, &ctx),
-        Command::Demo => Err(crate::exit::Reported {
-            code: crate::exit::FAILURE,
-            summary: "`gstage demo` is not yet available in this build; run `gstage check SCRIPT` to validate a job script".to_owned(),
-        }
-        .into()),
+        Command::Login(args) => login::run(&args, &ctx),
+        Command::Logout => logout::run(&ctx),
+        Command::Whoami => whoami::run(&ctx),
+        Command::StageIn(args) => stage_in::run(&args, &ctx),
+        Command::StageOut(args) => stage_out::run(&args, &ctx),
+        Command::Status(args) => status::run(&args, &ctx),
+        Command::List(args) => list::run(&args, &ctx),
+        Command::Wait(args) => wait::run(&args, &ctx),
+        Command::Cancel(args) => cancel::run(&args, &ctx),
+        Command::Demo(args) => demo::run(&args, &ctx),
     }
+}
+
+/// Runs a future to completion on a single-threaded runtime: network commands need one, and
+/// it starts no worker threads (privileges are dropped before any thread exists).
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    Ok(rt.block_on(fut))
 }

@@ -1,22 +1,17 @@
 //! `gstage whoami`: who gstage acts as, until when its tokens last, and which collections the
 //! login consented to.
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::Context;
+use crate::cli::Format;
 use crate::config::Config;
 use crate::globus::scopes::TRANSFER_RESOURCE_SERVER;
 use crate::globus::setup::{self, collection_names};
 use crate::globus::{Credentials, Error};
 use crate::tokens::TokenStore;
-
-/// What `gstage whoami` was asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WhoamiOptions {
-    /// `--format json`.
-    pub json: bool,
-}
 
 fn when(ts: i64) -> String {
     DateTime::<Utc>::from_timestamp(ts, 0)
@@ -33,7 +28,12 @@ fn remaining(ts: i64, now: i64) -> String {
 }
 
 /// Runs `gstage whoami`.
-pub async fn run(opts: &WhoamiOptions, config: &Config) -> Result<()> {
+pub fn run(ctx: &Context) -> Result<()> {
+    let config = Config::load()?;
+    super::block_on(whoami(ctx.format == Format::Json, &config))?
+}
+
+async fn whoami(json: bool, config: &Config) -> Result<()> {
     let credentials = Credentials::discover()?;
     if let Credentials::Client { id, .. } = &credentials {
         let id = id.clone();
@@ -43,8 +43,11 @@ pub async fn run(opts: &WhoamiOptions, config: &Config) -> Result<()> {
             .client_credentials_grant(crate::globus::scopes::TRANSFER_SCOPE)
             .await
             .context("checking the service identity's credentials")?;
-        if opts.json {
-            println!("{}", serde_json::to_string_pretty(&json!({"client_id": id}))?);
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"client_id": id}))?
+            );
         } else {
             println!("service identity: client `{id}` (from `GSTAGE_CLIENT_ID`)");
         }
@@ -72,11 +75,14 @@ pub async fn run(opts: &WhoamiOptions, config: &Config) -> Result<()> {
         .consented_collections
         .iter()
         .map(|id| {
-            let n = names.get(&id.to_ascii_lowercase()).cloned().unwrap_or_default();
+            let n = names
+                .get(&id.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default();
             json!({"id": id, "alias": n.alias, "display_name": n.display_name})
         })
         .collect();
-    if opts.json {
+    if json {
         let tokens: Vec<serde_json::Value> = login
             .tokens
             .values()
@@ -112,7 +118,11 @@ pub async fn run(opts: &WhoamiOptions, config: &Config) -> Result<()> {
     for (i, t) in login.tokens.values().enumerate() {
         out.push_str(&format!(
             "{}{:<24} expires {} ({}){}\n",
-            if i == 0 { "tokens:     " } else { "            " },
+            if i == 0 {
+                "tokens:     "
+            } else {
+                "            "
+            },
             t.resource_server,
             when(t.expires_at_seconds),
             remaining(t.expires_at_seconds, now),
@@ -138,7 +148,11 @@ pub async fn run(opts: &WhoamiOptions, config: &Config) -> Result<()> {
             };
             out.push_str(&format!(
                 "{}{name}\n",
-                if i == 0 { "consented:  " } else { "            " }
+                if i == 0 {
+                    "consented:  "
+                } else {
+                    "            "
+                }
             ));
         }
     }

@@ -1,0 +1,3 @@
+#!/bin/bash
+#SBATCH --time=01:00:00
+python run.py
