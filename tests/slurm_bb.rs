@@ -102,3 +102,64 @@ fn a_directive_that_fails_with_the_jobs_own_values_holds_it_with_the_reason() {
     run(w.slurm("scancel").arg(&job));
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn full_cycle_stages_in_while_pending_then_out_after_the_job() {
+    let w = bed();
+    let dir = w.job_dir("cycle");
+    let (_, input) = w.remote_dir("cycle-in", &[("a.txt", 64 * 1024), ("b.txt", 100)]);
+    let (out_root, output) = w.remote_dir("cycle-out", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{input}/ ./input/\n#GLOBUS stage-out ./results/ remote:{output}/%j/\n\
+             mkdir -p results\nwc -c < input/a.txt > results/count.txt\necho \"$GSTAGE_STAGE_IN_TASKS\" > results/tasks.txt\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    // Stage-in runs while the job pends: no nodes are held.
+    w.wait_job(&job, 30, "pending in BurstBufferStageIn", |i| {
+        field(i, "JobState") == Some("PENDING") && field(i, "Reason") == Some("BurstBufferStageIn")
+    });
+    let info = w.wait_final(&job, 120);
+    assert_eq!(field(&info, "JobState"), Some("COMPLETED"), "{info}");
+
+    // The job read the staged files and saw its task ids.
+    let count = fs::read_to_string(dir.join("results/count.txt")).unwrap_or_default();
+    assert_eq!(count.trim(), (64 * 1024).to_string());
+    let tasks = w.tasks_of(&job);
+    let stage_in = tasks
+        .iter()
+        .find(|t| t.label.as_deref().is_some_and(|l| l.contains(" in ")))
+        .unwrap_or_else(|| panic!("no stage-in task for job {job}"));
+    let seen = fs::read_to_string(dir.join("results/tasks.txt")).unwrap_or_default();
+    assert_eq!(seen.trim(), stage_in.task_id.to_string());
+
+    // Its results reach the remote site after it ended.
+    let arrived = w.wait_file(&out_root.join(&job).join("count.txt"), 60);
+    assert_eq!(arrived.trim(), (64 * 1024).to_string());
+    assert_eq!(w.tasks_of(&job).len(), 2, "one task per direction");
+
+    // Both tasks are visible from Slurm and from gstage.
+    let bbstat = run(w.slurm("scontrol").args(["show", "bbstat", "gstage", &job]));
+    assert!(bbstat.contains(&stage_in.task_id.to_string()), "{bbstat}");
+    assert_eq!(
+        bbstat.matches("SUCCEEDED").count() + bbstat.matches("ACTIVE").count(),
+        2,
+        "{bbstat}"
+    );
+    let status = w
+        .as_user(env!("CARGO_BIN_EXE_gstage"))
+        .args(["status", &job])
+        .output()
+        .expect("run gstage status");
+    let text = text_of(&status);
+    assert!(status.status.success(), "{text}");
+    for t in w.tasks_of(&job) {
+        assert!(text.contains(&t.task_id.to_string()), "{text}");
+    }
+    fs::remove_dir_all(&dir).ok();
+}

@@ -22,6 +22,7 @@ use crate::exit::{self, Reported};
 use crate::slurm::bb::{self, job_id_from_script_path, validate_offline};
 use crate::slurm::handoff::{self, Handoff, Next, STDIN};
 use crate::slurm::scontrol::{JobInfo, Slurm};
+use crate::slurm::spool;
 
 /// Runs one phase.
 pub fn run(args: &BbArgs, ctx: &Context) -> Result<()> {
@@ -36,7 +37,7 @@ pub fn run(args: &BbArgs, ctx: &Context) -> Result<()> {
             script,
             ..
         } => {
-            let owner = as_owner(ctx, *job_id, script, None)?;
+            let owner = as_owner(ctx, *job_id, script)?;
             let Some(owner) = owner else { return Ok(()) };
             if owner.job.uid != *uid {
                 return Err(fail(format!(
@@ -50,11 +51,13 @@ pub fn run(args: &BbArgs, ctx: &Context) -> Result<()> {
             no_wait,
             job_id,
             script,
-        } => match as_owner(ctx, *job_id, script, None)? {
+        } => match as_owner_with(ctx, *job_id, script, |slurm, job| {
+            note_owner(slurm, job.job_id, Some(job.uid));
+        })? {
             Some(owner) => owner.data_in(!*no_wait),
             None => Ok(()),
         },
-        BbPhase::TestDataIn { job_id, script } => match as_owner(ctx, *job_id, script, None)? {
+        BbPhase::TestDataIn { job_id, script } => match as_owner(ctx, *job_id, script)? {
             Some(owner) => owner.test_data_in(),
             None => Ok(()),
         },
@@ -68,11 +71,11 @@ pub fn run(args: &BbArgs, ctx: &Context) -> Result<()> {
             job_id,
             script,
             ..
-        } => match as_owner(ctx, *job_id, script, None)? {
+        } => match as_owner(ctx, *job_id, script)? {
             Some(owner) => owner.data_out(*wait),
             None => Ok(()),
         },
-        BbPhase::TestDataOut { job_id, script } => match as_owner(ctx, *job_id, script, None)? {
+        BbPhase::TestDataOut { job_id, script } => match as_owner(ctx, *job_id, script)? {
             Some(owner) => owner.test_data_out(),
             None => Ok(()),
         },
@@ -80,7 +83,9 @@ pub fn run(args: &BbArgs, ctx: &Context) -> Result<()> {
             job_id,
             script,
             hurry,
-        } => match as_owner(ctx, *job_id, script, None)? {
+        } => match as_owner_with(ctx, *job_id, script, |slurm, job| {
+            note_owner(slurm, job.job_id, None);
+        })? {
             Some(owner) => owner.teardown(hurry == "true"),
             None => Ok(()),
         },
@@ -115,16 +120,39 @@ fn job_process(script: &Path) -> Result<()> {
 
 /// Reads the script, finds the job, and makes sure the rest runs as the job's owner: `None` when
 /// another process did the work (as the owner) and this one only passes its exit status on.
-pub(crate) fn as_owner(
+pub(crate) fn as_owner(ctx: &Context, job_id: u64, script: &Path) -> Result<Option<Owner>> {
+    as_owner_with(ctx, job_id, script, |_, _| {})
+}
+
+/// `as_owner`, running `first` as SlurmUser once the job is known (not again in the processes
+/// started for its owner).
+fn as_owner_with(
     ctx: &Context,
     job_id: u64,
     script: &Path,
-    stdout: Option<File>,
+    first: impl FnOnce(&Slurm, &JobInfo),
 ) -> Result<Option<Owner>> {
     let (handoff, slurm) = job_script(ctx, job_id, script)?;
     let job = slurm.show_job(job_id)?;
+    if script != Path::new(STDIN) {
+        first(&slurm, &job);
+    }
     let args = handoff::replaced(&own_args(), script.as_os_str());
-    delegate(job, handoff, slurm, &args, stdout)
+    delegate(ctx, job, handoff, slurm, &args, None)
+}
+
+/// Records (`Some`) or removes (`None`) SlurmUser's note of the job's owner for `paths` (see
+/// `slurm::spool`). Best effort: without it the job only misses its task ids in its environment.
+fn note_owner(slurm: &Slurm, job_id: u64, uid: Option<u32>) {
+    let Ok(state) = slurm.state_save_location() else {
+        return;
+    };
+    match uid {
+        Some(uid) => {
+            let _ = spool::remember(&state, job_id, uid);
+        }
+        None => spool::forget(&state, job_id),
+    }
 }
 
 /// The job's own script (see `handoff::is_slurm_rewrite`) and Slurm's commands.
@@ -134,6 +162,7 @@ fn job_script(ctx: &Context, job_id: u64, script: &Path) -> Result<(Handoff, Slu
         let handoff = Handoff {
             script: slurm.batch_script(job_id)?,
             env: kept_env(ctx),
+            uid: None,
         };
         return Ok((handoff, slurm));
     }
@@ -153,6 +182,7 @@ pub(crate) fn kept_env(ctx: &Context) -> BTreeMap<String, String> {
 
 /// The job's owner does the work: this process, or one started as them.
 pub(crate) fn delegate(
+    ctx: &Context,
     job: JobInfo,
     handoff: Handoff,
     slurm: Slurm,
@@ -161,7 +191,7 @@ pub(crate) fn delegate(
 ) -> Result<Option<Owner>> {
     let job_id = job.job_id;
     match handoff::become_owner(job.uid, &handoff, args, stdout)? {
-        Next::Work => Ok(Some(Owner::new(job, handoff.script, slurm)?)),
+        Next::Work => Ok(Some(Owner::new(job, handoff.script, slurm, ctx)?)),
         Next::Done(0) => Ok(None),
         Next::Done(code) => Err(Reported {
             code,
@@ -183,39 +213,77 @@ pub(crate) fn merged(ctx: &Context, handoff: &Handoff) -> BTreeMap<String, Strin
     vars
 }
 
-/// `paths`: Slurm's path file belongs to SlurmUser, so it is opened here, before changing user,
-/// and becomes the stdout of the owner's process, which is called with the path file `-`.
+/// `paths`, inside slurmctld with its locks held: no Slurm calls and no network. The owner comes
+/// from SlurmUser's note (`slurm::spool`); the path file belongs to SlurmUser, so it is opened
+/// here and becomes the stdout of the owner's process (called with `-` for it), which reads the
+/// stage-in task ids from its ledger.
 fn paths(ctx: &Context, job_id: u64, script: &Path, path_file: &Path) -> Result<()> {
-    let to_stdout = path_file == Path::new(STDIN);
-    let file = if to_stdout {
-        None
+    let config = Config::load()?;
+    let cluster = config
+        .cluster
+        .name
+        .clone()
+        .unwrap_or_else(|| "cluster".to_owned());
+    let prefix = format!("gstage {cluster} {job_id}");
+    let (file, handoff) = if path_file == Path::new(STDIN) {
+        (None, handoff::read_script(Path::new(STDIN), &ctx.env)?)
     } else {
-        Some(
-            std::fs::OpenOptions::new()
-                .append(true)
-                .custom_flags(nix::libc::O_NOFOLLOW)
-                .open(path_file)
-                .with_context(|| format!("opening Slurm's path file `{}`", path_file.display()))?,
-        )
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(path_file)
+            .with_context(|| format!("opening Slurm's path file `{}`", path_file.display()))?;
+        let uid = spool::state_save_from_path_file(path_file)
+            .and_then(|state| spool::owner(&state, job_id));
+        let handoff = Handoff {
+            script: String::new(),
+            env: kept_env(ctx),
+            uid,
+        };
+        (Some(file), handoff)
     };
-    let (handoff, slurm) = job_script(ctx, job_id, script)?;
-    let job = slurm.show_job(job_id)?;
+    let write = |lines: &str| -> Result<()> {
+        match &file {
+            Some(f) => {
+                let mut f = f;
+                f.write_all(lines.as_bytes())?;
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(lines.as_bytes())?;
+                out.flush()?;
+            }
+        }
+        Ok(())
+    };
+    let Some(uid) = handoff.uid else {
+        // No note (data_in ran elsewhere, or the job was requeued): the label still finds them.
+        return write(&bb::path_lines(&prefix, &[]));
+    };
     let args = handoff::replaced(&own_args(), script.as_os_str());
     let args = handoff::replaced(&args, path_file.as_os_str());
     let child_stdout = file.as_ref().map(File::try_clone).transpose()?;
-    let Some(owner) = delegate(job, handoff, slurm, &args, child_stdout)? else {
-        return Ok(());
-    };
-    let lines = owner.path_lines()?;
-    match file {
-        Some(mut f) => f.write_all(lines.as_bytes())?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(lines.as_bytes())?;
-            out.flush()?;
+    match handoff::become_owner(uid, &handoff, &args, child_stdout)? {
+        Next::Work => {
+            let path = super::staging::ledger_path(&config, &ctx.env)?;
+            let ledger = crate::ledger::Ledger::open(&path)?;
+            let ids: Vec<String> = ledger
+                .get_by_job(
+                    &cluster,
+                    &job_id.to_string(),
+                    Some(crate::ledger::Direction::In),
+                )?
+                .iter()
+                .filter_map(|r| r.task_id.map(|t| t.to_string()))
+                .collect();
+            write(&bb::path_lines(&prefix, &ids))
         }
+        Next::Done(0) => Ok(()),
+        Next::Done(code) => Err(fail_code(
+            code,
+            format!("job {job_id}: reading its task ids failed (see above)"),
+        )),
     }
-    Ok(())
 }
 
 /// `get_status`: `scontrol show bbstat gstage JOBID` (Slurm 23.02+ puts the caller's uid and gid
@@ -231,6 +299,7 @@ fn get_status(ctx: &Context, args: &[String]) -> Result<()> {
         Handoff {
             script: String::new(),
             env: kept_env(ctx),
+            uid: None,
         }
     };
     let slurm = Slurm::from_env(&merged(ctx, &handoff));
@@ -241,7 +310,7 @@ fn get_status(ctx: &Context, args: &[String]) -> Result<()> {
     {
         own.insert(i + 1, STDIN.into());
     }
-    let Some(owner) = delegate(job, handoff, slurm, &own, None)? else {
+    let Some(owner) = delegate(ctx, job, handoff, slurm, &own, None)? else {
         return Ok(());
     };
     print!("{}", owner.bbstat()?);

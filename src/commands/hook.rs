@@ -24,6 +24,7 @@ pub fn run(args: &HookArgs, ctx: &Context) -> Result<()> {
         None => Handoff {
             script: String::new(),
             env: kept_env(ctx),
+            uid: None,
         },
     };
     let vars = merged(ctx, &handoff);
@@ -64,7 +65,7 @@ pub fn run(args: &HookArgs, ctx: &Context) -> Result<()> {
     } else if let Some(path) = &args.script {
         own = handoff::replaced(&own, Path::new(path).as_os_str());
     }
-    let Some(owner) = delegate(job, handoff, slurm, &own, None)? else {
+    let Some(owner) = delegate(ctx, job, handoff, slurm, &own, None)? else {
         return Ok(());
     };
     // A job cancelled before it started (its prolog failed, or scancel while pending) produced

@@ -139,7 +139,7 @@ pub fn run(args: &SbatchArgs, ctx: &Context) -> Result<()> {
         .join("scripts")
         .join(format!("{job_id}.sh"));
     save_script(&copy, &script).map_err(cancel)?;
-    let owner = Owner::new(job, script, slurm.clone()).map_err(cancel)?;
+    let owner = Owner::new(job, script, slurm.clone(), ctx).map_err(cancel)?;
     let plan = owner.plan().map_err(cancel)?;
 
     // 2. The stage-in, at once; 3. the gate; 4. the job after it.

@@ -1,6 +1,6 @@
 //! The burst buffer phases' own logic, free of I/O: what `job_process` may check without knowing
-//! the job, how a failure becomes one line of a job's Reason, what `paths` puts in a job's
-//! environment, and whether a stage-out runs after a job's exit.
+//! the job, how a failure becomes one line of a job's Reason, and what `paths` puts in a job's
+//! environment.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::directive::{Diagnostics, ParseOptions};
-use crate::options::When;
 use crate::plan::{Planned, plan_script};
 use crate::slurm::context::JobContext;
-use crate::slurm::scontrol::ExitCode;
 
 /// The variable `paths` sets in the job's environment: the stage-in task ids, comma-separated.
 pub const STAGE_IN_TASKS_VAR: &str = "GSTAGE_STAGE_IN_TASKS";
@@ -84,15 +82,6 @@ pub fn one_line(text: &str) -> String {
         out.push('…');
     }
     out
-}
-
-/// Whether a stage-out with `when` runs after a job that ended with `exit`.
-pub fn stage_out_runs(when: When, exit: ExitCode) -> bool {
-    match when {
-        When::Always => true,
-        When::Success => exit.success(),
-        When::Failure => !exit.success(),
-    }
 }
 
 /// The `KEY=VALUE` lines `paths` writes for Slurm to add to the job's environment.
@@ -171,25 +160,6 @@ id = "6c1b1e0a-0000-4000-8000-000000000002"
         assert_eq!(one_line("a\n\n  b  \nc"), "a; b; c");
         let long = "x".repeat(1000);
         assert_eq!(one_line(&long).chars().count(), MAX_REASON_CHARS + 1);
-    }
-
-    #[test]
-    fn when_decides_from_the_exit_code() {
-        let ok = ExitCode::default();
-        let failed = ExitCode {
-            status: 1,
-            signal: 0,
-        };
-        let killed = ExitCode {
-            status: 0,
-            signal: 9,
-        };
-        assert!(stage_out_runs(When::Always, failed));
-        assert!(stage_out_runs(When::Success, ok));
-        assert!(!stage_out_runs(When::Success, failed));
-        assert!(!stage_out_runs(When::Success, killed));
-        assert!(stage_out_runs(When::Failure, killed));
-        assert!(!stage_out_runs(When::Failure, ok));
     }
 
     #[test]

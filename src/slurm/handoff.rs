@@ -94,6 +94,10 @@ pub struct Handoff {
     pub script: String,
     /// The settings to keep (see `kept`), which sudo's env_reset would drop.
     pub env: BTreeMap<String, String>,
+    /// The job owner's uid, when SlurmUser knows it without asking slurmctld (`paths`, which
+    /// runs while slurmctld holds its locks).
+    #[serde(default)]
+    pub uid: Option<u32>,
 }
 
 /// Whether a variable is passed on to the job user's process. Secrets never are (client secrets
@@ -122,6 +126,19 @@ pub fn read_script(arg: &Path, process_env: &BTreeMap<String, String>) -> Result
             .map_err(|e| Error::BadHandoff(e.to_string()))?;
         return serde_json::from_str(&text).map_err(|e| Error::BadHandoff(e.to_string()));
     }
+    read_file(arg).map(|script| Handoff {
+        script,
+        env: process_env
+            .iter()
+            .filter(|(k, _)| kept(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        uid: None,
+    })
+}
+
+/// A file Slurm (or SlurmUser) wrote, opened without following symlinks.
+pub fn read_file(arg: &Path) -> Result<String, Error> {
     let shown = arg.display().to_string();
     let err = |source| Error::Script {
         path: shown.clone(),
@@ -136,14 +153,7 @@ pub fn read_script(arg: &Path, process_env: &BTreeMap<String, String>) -> Result
     file.take(MAX_SCRIPT_BYTES)
         .read_to_end(&mut bytes)
         .map_err(err)?;
-    Ok(Handoff {
-        script: String::from_utf8_lossy(&bytes).into_owned(),
-        env: process_env
-            .iter()
-            .filter(|(k, _)| kept(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    })
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Whether Slurm passed its rewritten burst buffer script instead of the job's: from `setup` on,

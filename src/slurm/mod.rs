@@ -6,3 +6,4 @@ pub mod context;
 pub mod handoff;
 pub mod sbatch;
 pub mod scontrol;
+pub mod spool;

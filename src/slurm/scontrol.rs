@@ -177,6 +177,23 @@ impl Slurm {
         }
     }
 
+    /// `StateSaveLocation` from `scontrol show config`.
+    pub fn state_save_location(&self) -> Result<PathBuf, Error> {
+        let mut cmd = self.command("scontrol")?;
+        cmd.args(["show", "config"]);
+        let text = self.run(cmd, None)?;
+        text.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == "StateSaveLocation").then(|| PathBuf::from(v.trim()))
+            })
+            .filter(|p| p.is_absolute())
+            .ok_or_else(|| Error::Failed {
+                command: "scontrol show config".to_owned(),
+                message: "no absolute StateSaveLocation in its output".to_owned(),
+            })
+    }
+
     /// `scontrol write batch_script ID -`: the job's script as Slurm stored it.
     pub fn batch_script(&self, job_id: u64) -> Result<String, Error> {
         let mut cmd = self.command("scontrol")?;
