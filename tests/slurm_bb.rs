@@ -163,3 +163,130 @@ fn full_cycle_stages_in_while_pending_then_out_after_the_job() {
     }
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_stage_in_from_a_missing_path_holds_the_job_with_the_path_in_its_reason() {
+    let w = bed();
+    let dir = w.job_dir("missing");
+    let (_, remote) = w.remote_dir("missing", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{remote}/nothing-here.dat ./in/\ntouch ran\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    // The engine gives a task that keeps failing on a missing file a grace of a minute.
+    let info = w.wait_job(&job, 150, "being held for its failed stage-in", |i| {
+        i.contains("Reason=burst_buffer/lua:_slurm_bb_data_in")
+    });
+    assert!(
+        info.contains("nothing-here.dat"),
+        "the Reason names the path: {info}"
+    );
+    assert!(info.contains("FILE_NOT_FOUND"), "{info}");
+    assert!(
+        info.contains(&format!("scancel_{job}")),
+        "the Reason says what to do: {info}"
+    );
+    assert_eq!(field(&info, "JobState"), Some("PENDING"), "{info}");
+    assert!(!dir.join("ran").exists(), "the job ran");
+    run(w.slurm("scancel").arg(&job));
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn when_decides_which_stage_outs_follow_a_failed_job() {
+    let w = bed();
+    let dir = w.job_dir("when");
+    let (out_root, output) = w.remote_dir("when-out", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-out ./logs/ remote:{output}/always/ --when always\n\
+             #GLOBUS stage-out ./results/ remote:{output}/success/ --when success\n\
+             mkdir -p logs results\necho log > logs/log.txt\necho result > results/r.txt\nexit 3\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let info = w.wait_final(&job, 60);
+    assert_eq!(field(&info, "JobState"), Some("FAILED"), "{info}");
+    assert_eq!(
+        w.wait_file(&out_root.join("always/log.txt"), 60).trim(),
+        "log"
+    );
+    let tasks = w.tasks_of(&job);
+    assert_eq!(
+        tasks.len(),
+        1,
+        "only the --when always stage-out runs: {tasks:?}"
+    );
+    assert!(
+        !out_root.join("success").exists(),
+        "a --when success stage-out ran"
+    );
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn scancel_during_stage_in_cancels_the_globus_task() {
+    let w = bed();
+    let dir = w.job_dir("scancel");
+    // About 30 s at the emulator's rate: long enough to cancel in the middle.
+    let (_, remote) = w.remote_dir("scancel", &[("big.dat", 1024 * 1024)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!("#!/bin/bash\n#GLOBUS stage-in remote:{remote}/ ./in/\ntouch ran\n"),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let task = loop {
+        if let Some(t) = w.tasks_of(&job).into_iter().next() {
+            break t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stage-in task\n{}",
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    run(w.slurm("scancel").arg(&job));
+    let info = w.wait_final(&job, 60);
+    assert_eq!(field(&info, "JobState"), Some("CANCELLED"), "{info}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = w
+            .emulator
+            .tasks()
+            .into_iter()
+            .find(|t| t.task_id == task.task_id)
+            .map(|t| t.status);
+        if now == Some(globus_emulator::TaskStatus::Failed) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "task {} is still {now:?} after scancel\n{}",
+            task.task_id,
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let doc = w.emulator.task_document(task.task_id).unwrap_or_default();
+    assert!(
+        doc.to_string().contains("CANCEL"),
+        "cancelled, not failed otherwise: {doc}"
+    );
+    assert!(!dir.join("ran").exists(), "the job ran");
+    fs::remove_dir_all(&dir).ok();
+}
