@@ -56,3 +56,36 @@ fn a_prolog_that_cannot_stage_keeps_the_job_from_running() {
     );
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_prolog_stages_in_and_the_epilog_stages_out() {
+    let w = bed();
+    let dir = w.job_dir("hooks-cycle");
+    let (_, input) = w.remote_dir("hooks-in", &[("a.txt", 4096)]);
+    let (out_root, output) = w.remote_dir("hooks-out", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{input}/ ./input/\n#GLOBUS stage-out ./results/ remote:{output}/%j/\n\
+             mkdir -p results\nwc -c < input/a.txt > results/count.txt\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let info = w.wait_final(&job, 120);
+    assert_eq!(field(&info, "JobState"), Some("COMPLETED"), "{info}");
+    assert_eq!(
+        fs::read_to_string(dir.join("results/count.txt"))
+            .unwrap_or_default()
+            .trim(),
+        "4096",
+        "the job read its staged input"
+    );
+    let arrived = w.wait_file(&out_root.join(&job).join("count.txt"), 60);
+    assert_eq!(arrived.trim(), "4096");
+    let tasks = w.tasks_of(&job);
+    assert_eq!(tasks.len(), 2, "one task per direction: {tasks:?}");
+    fs::remove_dir_all(&dir).ok();
+}
