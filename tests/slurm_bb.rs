@@ -290,3 +290,32 @@ fn scancel_during_stage_in_cancels_the_globus_task() {
     assert!(!dir.join("ran").exists(), "the job ran");
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn each_array_element_stages_its_own_files() {
+    let w = bed();
+    let dir = w.job_dir("array");
+    let (input_root, input) = w.remote_dir("array-in", &[]);
+    for (i, word) in [(1, "one"), (2, "two")] {
+        fs::create_dir_all(input_root.join(i.to_string())).expect("mkdir");
+        fs::write(input_root.join(format!("{i}/x.txt")), word).expect("write");
+    }
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{input}/%a/x.txt ./in-%a/\n\
+             cat in-$SLURM_ARRAY_TASK_ID/x.txt > out-$SLURM_ARRAY_TASK_ID.txt\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &["--array=1-2", script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    for (i, word) in [(1, "one"), (2, "two")] {
+        let out = w.wait_file(&dir.join(format!("out-{i}.txt")), 120);
+        assert_eq!(out, word, "element {i} read its own file");
+    }
+    let records = run(w.slurm("squeue").args(["-h", "-t", "all", "-j", &job, "-o", "%i %T"]));
+    assert!(!records.contains("FAILED"), "{records}");
+    fs::remove_dir_all(&dir).ok();
+}
