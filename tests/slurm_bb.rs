@@ -6,7 +6,7 @@ mod slurm_support;
 
 use std::fs;
 
-use slurm_support::{World, field, run, text_of, world};
+use slurm_support::{World, exclusive, field, run, shared, text_of, world};
 
 fn bed() -> &'static World {
     world("bb", "root")
@@ -24,6 +24,7 @@ fn any_task_mentions(w: &World, needle: &str) -> bool {
 #[test]
 fn an_invalid_directive_makes_sbatch_fail_with_gstages_diagnostic_and_no_task() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("invalid");
     let script = dir.join("job.sh");
     w.write_as_user(
@@ -54,6 +55,7 @@ fn an_invalid_directive_makes_sbatch_fail_with_gstages_diagnostic_and_no_task() 
 #[test]
 fn a_valid_script_is_accepted_and_its_job_is_a_burst_buffer_job() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("accepted");
     let (_, remote) = w.remote_dir("accepted", &[("a.txt", 10)]);
     let script = dir.join("job.sh");
@@ -76,6 +78,7 @@ fn a_valid_script_is_accepted_and_its_job_is_a_burst_buffer_job() {
 #[test]
 fn a_directive_that_fails_with_the_jobs_own_values_holds_it_with_the_reason() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("setup-fails");
     let script = dir.join("job.sh");
     // `%a` is fine at submission (the job could be an array), but this job is not one.
@@ -106,6 +109,7 @@ fn a_directive_that_fails_with_the_jobs_own_values_holds_it_with_the_reason() {
 #[test]
 fn full_cycle_stages_in_while_pending_then_out_after_the_job() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("cycle");
     let (_, input) = w.remote_dir("cycle-in", &[("a.txt", 64 * 1024), ("b.txt", 100)]);
     let (out_root, output) = w.remote_dir("cycle-out", &[]);
@@ -167,6 +171,7 @@ fn full_cycle_stages_in_while_pending_then_out_after_the_job() {
 #[test]
 fn a_stage_in_from_a_missing_path_holds_the_job_with_the_path_in_its_reason() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("missing");
     let (_, remote) = w.remote_dir("missing", &[]);
     let script = dir.join("job.sh");
@@ -201,6 +206,7 @@ fn a_stage_in_from_a_missing_path_holds_the_job_with_the_path_in_its_reason() {
 #[test]
 fn when_decides_which_stage_outs_follow_a_failed_job() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("when");
     let (out_root, output) = w.remote_dir("when-out", &[]);
     let script = dir.join("job.sh");
@@ -237,6 +243,7 @@ fn when_decides_which_stage_outs_follow_a_failed_job() {
 #[test]
 fn scancel_during_stage_in_cancels_the_globus_task() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("scancel");
     // About 30 s at the emulator's rate: long enough to cancel in the middle.
     let (_, remote) = w.remote_dir("scancel", &[("big.dat", 1024 * 1024)]);
@@ -294,6 +301,7 @@ fn scancel_during_stage_in_cancels_the_globus_task() {
 #[test]
 fn each_array_element_stages_its_own_files() {
     let w = bed();
+    let _turn = shared();
     let dir = w.job_dir("array");
     let (input_root, input) = w.remote_dir("array-in", &[]);
     for (i, word) in [(1, "one"), (2, "two")] {
@@ -315,7 +323,46 @@ fn each_array_element_stages_its_own_files() {
         let out = w.wait_file(&dir.join(format!("out-{i}.txt")), 120);
         assert_eq!(out, word, "element {i} read its own file");
     }
-    let records = run(w.slurm("squeue").args(["-h", "-t", "all", "-j", &job, "-o", "%i %T"]));
+    let records = run(w
+        .slurm("squeue")
+        .args(["-h", "-t", "all", "-j", &job, "-o", "%i %T"]));
     assert!(!records.contains("FAILED"), "{records}");
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_slurmctld_restart_during_stage_in_leaves_one_task_and_one_run() {
+    let w = bed();
+    let _turn = exclusive();
+    let dir = w.job_dir("restart");
+    // About 8 s at the emulator's rate: the restart happens in the middle.
+    let (_, input) = w.remote_dir("restart", &[("a.dat", 256 * 1024)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!("#!/bin/bash\n#GLOBUS stage-in remote:{input}/ ./in/\necho run >> runs.txt\n"),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while w.tasks_of(&job).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stage-in task\n{}",
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    w.restart_slurmctld();
+    let info = w.wait_final(&job, 120);
+    assert_eq!(field(&info, "JobState"), Some("COMPLETED"), "{info}");
+    assert_eq!(
+        w.tasks_of(&job).len(),
+        1,
+        "one Globus task for the job's stage-in"
+    );
+    let runs = fs::read_to_string(dir.join("runs.txt")).unwrap_or_default();
+    assert_eq!(runs, "run\n", "the job ran once");
     fs::remove_dir_all(&dir).ok();
 }

@@ -278,10 +278,13 @@ impl Owner {
             .unwrap_or_else(|| "cluster".to_owned())
     }
 
-    /// After a cancel or a failed stage (`hurry`): cancels the job's unfinished tasks. Without
-    /// hurry the stage-out goes on after the job is gone.
+    /// After a cancel (`hurry`): cancels the job's unfinished tasks. Slurm also tears down with
+    /// hurry when it recovers a stage-in that a slurmctld restart interrupted, or after a failed
+    /// or timed-out stage, and then runs the stage-in again later: the job is still PENDING then,
+    /// and its transfers are kept for that run to adopt. Without hurry the stage-out goes on
+    /// after the job is gone.
     pub fn teardown(&self, hurry: bool) -> Result<()> {
-        if !hurry {
+        if !hurry || self.job.state == "PENDING" {
             return Ok(());
         }
         let stager = self.stager()?;

@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -44,6 +44,8 @@ const FINAL_STATES: [&str; 9] = [
 
 /// One test bed, emulator and configuration for the whole test binary.
 pub struct World {
+    pub mode: String,
+    pub slurm_user: String,
     pub vars: HashMap<String, String>,
     pub emulator: EmulatorHandle,
     /// The remote collection's root (a local folder).
@@ -54,6 +56,21 @@ pub struct World {
 }
 
 static WORLD: OnceLock<World> = OnceLock::new();
+
+/// Tests that restart daemons run alone; the others share the test bed.
+static TURN: RwLock<()> = RwLock::new(());
+
+/// A turn on the test bed shared with other tests.
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    TURN.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The test bed alone (for restarting daemons).
+pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    TURN.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// The test bed in `mode` with `slurm_user`, the emulator, and the test user logged in.
 #[track_caller]
@@ -70,7 +87,58 @@ fn testbed_dir() -> PathBuf {
         .map_or_else(|| repo().join("target/slurm-testbed"), PathBuf::from)
 }
 
+/// `slurm/testbed/up` in `mode`, with gstage's config passed to the lua and hooks.
+#[track_caller]
+fn testbed_up(mode: &str, slurm_user: &str, config: &Path) {
+    let mut up = Command::new(repo().join("slurm/testbed/up"));
+    up.args(["--mode", mode, "--slurm-user", slurm_user])
+        .env("GSTAGE_BIN", env!("CARGO_BIN_EXE_gstage"))
+        .env("GSTAGE_CONFIG", config)
+        .env_remove("GSTAGE_TRANSFER_URL")
+        .env_remove("GSTAGE_AUTH_URL")
+        .env_remove("GSTAGE_LEDGER");
+    if let Ok(port) = std::env::var("GSTAGE_TESTBED_PORT") {
+        up.args(["--port", &port]);
+    }
+    if let Some(d) = std::env::var_os("GSTAGE_TESTBED_DIR") {
+        up.arg("--dir").arg(d);
+    }
+    let out = up.output().expect("run slurm/testbed/up");
+    assert!(
+        out.status.success(),
+        "slurm/testbed/up --mode {mode} --slurm-user {slurm_user} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 impl World {
+    /// Stops slurmctld (SIGTERM, by the test bed's pid file) and starts the test bed again.
+    #[track_caller]
+    pub fn restart_slurmctld(&self) {
+        let pidfile = Path::new(self.var("GSTAGE_TESTBED_DIR")).join("run/slurmctld.pid");
+        let pid = fs::read_to_string(&pidfile)
+            .unwrap_or_else(|e| panic!("no `{}`: {e}", pidfile.display()))
+            .trim()
+            .to_owned();
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        assert_eq!(
+            comm.trim(),
+            "slurmctld",
+            "pid {pid} is not the test bed's slurmctld"
+        );
+        run(Command::new("kill").args(["-TERM", &pid]));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(
+                Instant::now() < deadline,
+                "slurmctld {pid} did not stop in 30 s"
+            );
+            sleep(Duration::from_millis(100));
+        }
+        testbed_up(&self.mode, &self.slurm_user, &self.config);
+    }
+
     fn start(mode: &str, slurm_user: &str) -> World {
         assert_eq!(
             run(Command::new("id").arg("-u")).trim(),
@@ -137,30 +205,13 @@ max_interval_secs = 2
         fs::write(&config, text).expect("write gstage's config");
         fs::set_permissions(&config, fs::Permissions::from_mode(0o644)).expect("chmod config");
 
-        let mut up = Command::new(repo().join("slurm/testbed/up"));
-        up.args(["--mode", mode, "--slurm-user", slurm_user])
-            .env("GSTAGE_BIN", env!("CARGO_BIN_EXE_gstage"))
-            .env("GSTAGE_CONFIG", &config)
-            .env_remove("GSTAGE_TRANSFER_URL")
-            .env_remove("GSTAGE_AUTH_URL")
-            .env_remove("GSTAGE_LEDGER");
-        if let Ok(port) = std::env::var("GSTAGE_TESTBED_PORT") {
-            up.args(["--port", &port]);
-        }
-        if let Some(d) = std::env::var_os("GSTAGE_TESTBED_DIR") {
-            up.arg("--dir").arg(d);
-        }
-        let out = up.output().expect("run slurm/testbed/up");
-        assert!(
-            out.status.success(),
-            "slurm/testbed/up --mode {mode} --slurm-user {slurm_user} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        testbed_up(mode, slurm_user, &config);
         let vars = fs::read_to_string(dir.join("env"))
             .map(|t| parse_env_file(&t))
             .expect("slurm/testbed/up wrote its env file");
         let world = World {
+            mode: mode.to_owned(),
+            slurm_user: slurm_user.to_owned(),
             vars,
             emulator,
             remote_root,
