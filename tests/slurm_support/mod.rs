@@ -218,7 +218,7 @@ max_interval_secs = 2
             config,
             users: Mutex::new(Vec::new()),
         };
-        world.login(world.user(), "gstage-test@example.org");
+        let _ = world.login(world.user(), "gstage-test@example.org");
         world
     }
 
@@ -235,8 +235,27 @@ max_interval_secs = 2
             .map_or("gstage-test", String::as_str)
     }
 
-    /// Writes `user`'s token store (0600, theirs) with tokens the emulator minted for `identity`.
-    pub fn login(&self, user: &str, identity: &str) {
+    /// Creates a second unprivileged user if missing (for isolation tests).
+    pub fn ensure_user(&self, user: &str) {
+        if Command::new("id")
+            .arg(user)
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return;
+        }
+        run(Command::new("useradd").args([
+            "--create-home",
+            "--shell",
+            "/bin/bash",
+            "--user-group",
+            user,
+        ]));
+    }
+
+    /// Writes `user`'s token store (0600, theirs) with tokens the emulator minted for `identity`;
+    /// returns the identity's id.
+    pub fn login(&self, user: &str, identity: &str) -> Uuid {
         let minted = self
             .emulator
             .mint_tokens(
@@ -269,6 +288,7 @@ max_interval_secs = 2
         run(Command::new("chown").arg(format!("{user}:")).arg(&tmp));
         fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600)).expect("chmod store");
         fs::rename(&tmp, &store).expect("install the store");
+        minted.identity_id
     }
 
     /// A Slurm client command run as root.
