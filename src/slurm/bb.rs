@@ -94,11 +94,6 @@ pub fn path_lines(label_prefix: &str, stage_in_tasks: &[String]) -> String {
     )
 }
 
-/// The fix a held job's Reason ends with: release it once the cause is gone.
-pub fn release_hint(job_id: u64) -> String {
-    format!("then `scontrol release {job_id}`")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
