@@ -74,7 +74,7 @@ pub fn run(args: &SbatchArgs, ctx: &Context) -> Result<()> {
     if online {
         return Err(Reported {
             code: exit::FAILURE,
-            summary: "`--online` checks need the staging engine, which this build lacks; submit without it".to_owned(),
+            summary: "`--online` access checks are not available in this build yet; nothing was submitted (submit without `--online`)".to_owned(),
         }
         .into());
     }
