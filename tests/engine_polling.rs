@@ -15,9 +15,13 @@ fn fifty_waiters_share_one_poll_per_interval() {
     let w = World::with(Setup {
         throughput: Some(4_000),
         active_task_limit: Some(JOBS),
+        ..Setup::default()
     });
     std::fs::write(w.path("cedar/input/big.bin"), vec![1u8; 24_000]).unwrap();
-    let script = w.script("job.sh", "#GLOBUS stage-in cedar:/input/big.bin ./in%j/big.bin");
+    let script = w.script(
+        "job.sh",
+        "#GLOBUS stage-in cedar:/input/big.bin ./in%j/big.bin",
+    );
     let script = script.to_str().unwrap().to_owned();
     let jobs: Vec<String> = (0..JOBS).map(|i| (5000 + i).to_string()).collect();
     std::thread::scope(|s| {
@@ -25,7 +29,8 @@ fn fifty_waiters_share_one_poll_per_interval() {
             let (w, script) = (&w, &script);
             s.spawn(move || {
                 for job in chunk {
-                    let out = w.run(&["stage-in", "--script", script, "--job-id", job, "--no-wait"]);
+                    let out =
+                        w.run(&["stage-in", "--script", script, "--job-id", job, "--no-wait"]);
                     assert_status(&out, 0);
                 }
             });
@@ -49,7 +54,11 @@ fn fifty_waiters_share_one_poll_per_interval() {
     for (job, child) in jobs.iter().zip(children) {
         let out = child.wait_with_output().expect("wait ends");
         assert_status(&out, 0);
-        assert!(text(&out.stdout).contains("1 succeeded"), "job {job}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("1 succeeded"),
+            "job {job}: {}",
+            text(&out.stdout)
+        );
     }
     let elapsed = started.elapsed();
     let polls: Vec<String> = w.transfer_requests()[before..].to_vec();

@@ -30,7 +30,15 @@ pub struct Setup {
     pub throughput: Option<u64>,
     /// Tasks of one user running at once (default 3, as the service).
     pub active_task_limit: Option<usize>,
+    /// Add a confidential client (`CLI_CLIENT`, `CLI_SECRET`) for the globus CLI, and let
+    /// collections be used without a `data_access` consent (client identities have none).
+    pub globus_cli: bool,
 }
+
+/// The confidential client the globus CLI uses in [`Setup::globus_cli`] worlds.
+pub const CLI_CLIENT: Uuid = Uuid::from_u128(0xc0ffee00_1234_4abc_8def_0123456789ab);
+/// Its secret.
+pub const CLI_SECRET: &str = "bench-secret";
 
 impl World {
     pub fn new() -> World {
@@ -50,13 +58,18 @@ impl World {
         let mut config = EmuConfig::new()
             .identity(globus_emulator::Identity::new(ALICE).name("Alice Tremblay"))
             .native_client(client_id)
-            .collection(Collection::new(
-                cedar,
-                "Alliance Cedar",
-                dir.path().join("cedar"),
-            ))
-            .collection(Collection::new(grex, "Grex", dir.path().join("grex")))
+            .collection(
+                Collection::new(cedar, "Alliance Cedar", dir.path().join("cedar"))
+                    .data_access_required(!setup.globus_cli),
+            )
+            .collection(
+                Collection::new(grex, "Grex", dir.path().join("grex"))
+                    .data_access_required(!setup.globus_cli),
+            )
             .error_retry_seconds(0.2);
+        if setup.globus_cli {
+            config = config.confidential_client(CLI_CLIENT, CLI_SECRET);
+        }
         if let Some(rate) = setup.throughput {
             config = config.throughput(rate);
         }
