@@ -728,3 +728,50 @@ fn wait_without_anything_to_wait_for_is_not_found() {
     assert_status(&w.run(&["wait"]), 3);
     assert_status(&w.run(&["wait", "12345"]), 3);
 }
+
+#[test]
+fn a_missing_consent_is_recorded_and_a_rerun_submits_once() {
+    let w = World::new();
+    let script = w.script("job.sh", STAGE_IN);
+    let args = [
+        "stage-in",
+        "--script",
+        script.to_str().unwrap(),
+        "--job-id",
+        "900",
+        "--no-wait",
+    ];
+    w.emu.inject(
+        globus_emulator::FaultRule::new(globus_emulator::Fault::ConsentRequired {
+            collections: vec![w.cedar],
+        })
+        .on("POST", "/v0.10/transfer")
+        .times(1),
+    );
+    let out = w.run(&args);
+    assert_status(&out, 4);
+    assert!(
+        text(&out.stderr).contains("gstage login"),
+        "{}",
+        text(&out.stderr)
+    );
+    let rec = &w.ledger().get_by_job("grex", "900", None).unwrap()[0];
+    assert_eq!(rec.state, gstage::ledger::State::NeedsAttention);
+    assert!(
+        rec.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("gstage login")
+    );
+    let sid = rec.submission_id;
+
+    let out = w.run(&args);
+    assert_status(&out, 0);
+    assert_eq!(w.tasks_labelled("gstage grex 900 in 1"), 1);
+    let rec = &w.ledger().get_by_job("grex", "900", None).unwrap()[0];
+    assert_eq!(
+        rec.submission_id, sid,
+        "the re-run re-sent the reserved submission id"
+    );
+    assert_eq!(rec.state, gstage::ledger::State::Submitted);
+}
