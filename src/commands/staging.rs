@@ -16,7 +16,7 @@ use crate::engine::{ProgressMode, Stager, TaskView, WaitOptions, WaitReport};
 use crate::env;
 use crate::exit::{self, Reported};
 use crate::globus::{Credentials, TaskId};
-use crate::ledger::{Ledger, default_path};
+use crate::ledger::Ledger;
 use crate::plan::{Plan, plan_script};
 use crate::slurm::context::JobContext;
 
@@ -40,7 +40,7 @@ pub(crate) fn ledger_path(
         .get(env::XDG_STATE_HOME)
         .filter(|s| !s.is_empty())
         .map(Path::new);
-    Ok(default_path(&home, state))
+    Ok(Ledger::default_path(&home, state))
 }
 
 /// The engine for this user: the configured Globus services, the user's login (or client

@@ -35,17 +35,11 @@ pub fn run(args: &WaitArgs, ctx: &Context) -> Result<()> {
         for target in &targets {
             match target {
                 Target::Task(id) => ids.push(*id),
-                Target::Job(job) => ids.extend(
-                    stager
-                        .status_of_job(&cluster, job)
-                        .await?
-                        .tasks
-                        .iter()
-                        .filter_map(|t| t.task_id),
-                ),
+                Target::Job(job) => ids.extend(stager.job_tasks(&cluster, job).await?),
             }
         }
-        ids.dedup();
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(*id));
         if ids.is_empty() {
             return Ok(None);
         }

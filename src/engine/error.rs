@@ -57,9 +57,6 @@ pub enum Error {
         /// What was asked for, e.g. ``job `42` on `grex` ``.
         what: String,
     },
-    /// A task id Globus returned could not be recorded against its planned transfer.
-    #[error("a Globus task id `{0}` could not be used: {1}")]
-    BadTaskId(String, String),
 }
 
 impl Error {
@@ -70,7 +67,7 @@ impl Error {
             Error::Ledger(e) => e.exit_code(),
             Error::NotFound { .. } => exit::NOT_FOUND,
             Error::OutcomeUnknown { .. } | Error::PlanChanged { .. } => exit::USAGE,
-            Error::Mkdir { .. } | Error::BadTaskId(..) => exit::FAILURE,
+            Error::Mkdir { .. } => exit::FAILURE,
         }
     }
 }

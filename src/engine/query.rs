@@ -109,6 +109,30 @@ impl Stager {
         Ok(views)
     }
 
+    /// A job's submitted tasks, as the ledger records them (no request), or found at Globus by
+    /// label when the ledger has none: what `gstage wait JOBID` waits for.
+    pub async fn job_tasks(&self, cluster: &str, job_id: &str) -> Result<Vec<TaskId>> {
+        let records = self.ledger().get_by_job(cluster, job_id, None)?;
+        let ids: Vec<TaskId> = if records.is_empty() {
+            self.tasks_by_label(cluster, job_id)
+                .await?
+                .iter()
+                .filter_map(|v| v.task_id)
+                .collect()
+        } else {
+            records
+                .iter()
+                .filter_map(|r| r.task_id.map(TaskId))
+                .collect()
+        };
+        if ids.is_empty() {
+            return Err(Error::NotFound {
+                what: format!("job `{job_id}` on `{cluster}`"),
+            });
+        }
+        Ok(ids)
+    }
+
     /// Every task the ledger holds as unfinished (what `gstage wait` waits for by default).
     pub fn open_tasks(&self) -> Result<Vec<TaskId>> {
         Ok(self

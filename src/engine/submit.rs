@@ -189,7 +189,20 @@ impl Stager {
             }
         };
         let doc = transfer_document(task, crate::globus::SubmissionId(submission_id));
-        let result = self.client.submit_transfer(&doc).await?;
+        let result = match self.client.submit_transfer(&doc).await {
+            Ok(result) => result,
+            Err(e) => {
+                // Auth problems are told where the user looks: `gstage status` shows the reason
+                // and the command to run; a re-run re-sends the same submission id.
+                if let crate::globus::Action::Relogin { command } = e.action() {
+                    self.ledger().mark_needs_attention(
+                        record.id,
+                        &format!("needs attention: {e}; run `{command}`, then stage again"),
+                    )?;
+                }
+                return Err(e.into());
+            }
+        };
         self.ledger()
             .record_submitted(record.id, result.task_id.0)?;
         let how = match result.code {

@@ -105,12 +105,8 @@ pub(crate) fn storage_for(dir: &Path, mode: Mode) -> Result<Storage> {
     }
 }
 
-/// `$XDG_STATE_HOME/gstage/ledger.sqlite`, else `~/.local/state/gstage/ledger.sqlite`.
-///
-/// `home` should come from the passwd entry (a hook may have dropped privileges, leaving another
-/// user's `$HOME`); a relative `xdg_state_home` is ignored, as the XDG spec requires. The caller
-/// checks `GSTAGE_LEDGER` (and the config) first.
-pub fn default_path(home: &Path, xdg_state_home: Option<&Path>) -> PathBuf {
+/// See [`Ledger::default_path`](super::Ledger::default_path).
+pub(crate) fn default_path(home: &Path, xdg_state_home: Option<&Path>) -> PathBuf {
     let state = match xdg_state_home {
         Some(dir) if dir.is_absolute() => dir.to_path_buf(),
         _ => home.join(".local").join("state"),

@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 pub use error::{Error, Result};
-pub use location::{Mode, Storage, default_path, network_filesystem};
+pub use location::{Mode, Storage, network_filesystem};
 pub use record::{
     Collection, Counts, Direction, Filter, NewTransfer, State, StatusUpdate, Subject,
     TransferRecord,
@@ -180,6 +180,15 @@ fn take_lock<'a>(
 }
 
 impl Ledger {
+    /// `$XDG_STATE_HOME/gstage/ledger.sqlite`, else `~/.local/state/gstage/ledger.sqlite`.
+    ///
+    /// `home` should come from the passwd entry (a hook may have dropped privileges and still
+    /// carry another user's `$HOME`); a relative `xdg_state_home` is ignored, as the XDG spec
+    /// requires. The caller checks `GSTAGE_LEDGER` (and the config) first.
+    pub fn default_path(home: &Path, xdg_state_home: Option<&Path>) -> PathBuf {
+        location::default_path(home, xdg_state_home)
+    }
+
     /// Opens (creating if needed) the ledger at `path` with default [`Options`].
     pub fn open(path: &Path) -> Result<Ledger> {
         Ledger::open_with(path, Options::default())
