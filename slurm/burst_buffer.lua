@@ -24,6 +24,11 @@ local GSTAGE = "/usr/bin/gstage"
 local ENV = {}
 -- <<< settings
 
+-- Site option: keep jobs in STAGE_OUT until their stage-out transfer has finished (Slurm 22.05
+-- and 23.x; bounded by StageOutTimeout). By default data_out only submits the stage-out, the job
+-- completes at once, and `gstage status JOBID` follows the transfer.
+local WAIT_FOR_STAGE_OUT = false
+
 -- job_process runs inside slurmctld with its locks held: a hung command would stall the whole
 -- controller, so it is bounded. Offline validation takes milliseconds; this is only a safety net.
 local TIMEOUT = "/usr/bin/timeout"
@@ -195,6 +200,9 @@ end
 function slurm_bb_data_out(job_id, job_script)
 	if async_staging() then
 		return forward("data_out", false, false, "--no-wait", job_id, job_script)
+	end
+	if WAIT_FOR_STAGE_OUT then
+		return forward("data_out", false, false, "--wait", job_id, job_script)
 	end
 	return forward("data_out", false, false, job_id, job_script)
 end

@@ -44,7 +44,25 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const TERM: &str = "TERM";
 /// The directories searched for `sbatch`, `scontrol`, `sendmail` and `logger`.
 pub const PATH: &str = "PATH";
-/// The Slurm configuration file, when it is not at Slurm's default place.
-pub const SLURM_CONF: &str = "SLURM_CONF";
 /// How many cases each property test runs (read by proptest itself).
 pub const PROPTEST_CASES: &str = "PROPTEST_CASES";
+
+/// Where Slurm's client commands find slurm.conf, when it is not at Slurm's default place.
+pub const SLURM_CONF: &str = "SLURM_CONF";
+/// Which hook runs (`prolog_slurmctld`, `epilog_slurmctld`, `prolog_slurmd`, …).
+pub const SLURM_SCRIPT_CONTEXT: &str = "SLURM_SCRIPT_CONTEXT";
+/// The job owner's uid, as controller hooks see it.
+pub const SLURM_JOB_UID: &str = "SLURM_JOB_UID";
+/// The local node's name, as slurmd's Prolog/Epilog see it.
+pub const SLURMD_NODENAME: &str = "SLURMD_NODENAME";
+/// The job's start time (Unix seconds), set inside jobs by recent Slurm; bounds when the job can
+/// first have been staged from inside.
+pub const SLURM_JOB_START_TIME: &str = "SLURM_JOB_START_TIME";
+/// How many times the job was requeued; a requeued job may have been staged by an earlier run.
+pub const SLURM_RESTART_COUNT: &str = "SLURM_RESTART_COUNT";
+/// The job's exit status (as `wait(2)` reports it) in epilogs: 0 is success.
+pub const SLURM_JOB_EXIT_CODE: &str = "SLURM_JOB_EXIT_CODE";
+/// The job's `exit:signal` in epilogs.
+pub const SLURM_JOB_EXIT_CODE2: &str = "SLURM_JOB_EXIT_CODE2";
+/// Directory of the user's state files (the XDG rule); the ledger's default home.
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";

@@ -243,13 +243,3 @@ fn help_shows_an_example() {
         .stdout(predicate::str::contains("Example"));
     t.cmd().arg("--bogus").assert().code(2);
 }
-
-#[test]
-fn demo_is_not_yet_available() {
-    Test::new()
-        .cmd()
-        .arg("demo")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not yet available"));
-}

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 
 use super::Context;
-use crate::cli::{CheckArgs, Format};
+use crate::cli::{CheckArgs, Format, JobArgs};
 use crate::config::Config;
 use crate::directive::{Diagnostics, ParseOptions};
 use crate::env;
@@ -34,7 +34,7 @@ pub fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading job script `{shown}`")),
     };
     let script = String::from_utf8_lossy(&bytes);
-    let job = job_context(args, &ctx.env)?;
+    let job = job_context(&args.job, &args.script, &ctx.env)?;
     let options = ParseOptions::from_config(&config);
     let color = std::io::stderr().is_terminal();
     match plan_script(&script, &options, &job, &config) {
@@ -84,7 +84,11 @@ fn summary(diags: &Diagnostics, shown: &str) -> String {
 
 /// The job to plan for: flags first, then `SLURM_*` variables inside a job, then placeholders
 /// (job id 0, the invoking user, the script's file name, the current directory).
-fn job_context(args: &CheckArgs, process_env: &BTreeMap<String, String>) -> Result<JobContext> {
+pub(crate) fn job_context(
+    args: &JobArgs,
+    script: &Path,
+    process_env: &BTreeMap<String, String>,
+) -> Result<JobContext> {
     let mut vars = process_env.clone();
     let in_job = vars.contains_key(env::SLURM_JOB_ID);
     let cwd = std::env::current_dir().context("finding the current directory")?;
@@ -95,8 +99,7 @@ fn job_context(args: &CheckArgs, process_env: &BTreeMap<String, String>) -> Resu
         set(env::SLURM_JOB_ID, "0".to_owned());
         set(env::SLURM_JOB_WORK_DIR, cwd.display().to_string());
         set(env::SLURM_SUBMIT_DIR, cwd.display().to_string());
-        let name = args
-            .script
+        let name = script
             .file_name()
             .map_or_else(|| "job".to_owned(), |n| n.to_string_lossy().into_owned());
         set(env::SLURM_JOB_NAME, name);

@@ -7,12 +7,24 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format};
 
+pub mod bb;
+pub mod cancel;
 pub mod check;
 pub mod completions;
+pub mod demo;
 pub mod doctor;
+pub mod hook;
+pub mod list;
 pub mod login;
 pub mod logout;
 pub mod man;
+pub mod owner;
+pub mod sbatch;
+pub mod stage_in;
+pub mod stage_out;
+mod staging;
+pub mod status;
+pub mod wait;
 pub mod whoami;
 
 /// What every command may need from the process: taken once, at the edge.
@@ -46,17 +58,22 @@ pub fn run(cli: Cli) -> Result<()> {
     crate::output::init_logging(ctx.verbosity);
     match cli.command {
         Command::Check(args) => check::run(&args, &ctx),
+        Command::Bb(args) => bb::run(&args, &ctx),
+        Command::Hook(args) => hook::run(&args, &ctx),
+        Command::Sbatch(args) => sbatch::run(&args, &ctx),
         Command::Login(args) => login::run(&args, &ctx),
         Command::Logout => logout::run(&ctx),
         Command::Whoami => whoami::run(&ctx),
-        Command::Demo => Err(crate::exit::Reported {
-            code: crate::exit::FAILURE,
-            summary: "`gstage demo` is not yet available in this build; run `gstage check SCRIPT` to validate a job script".to_owned(),
-        }
-        .into()),
         Command::Doctor(args) => doctor::run(&args, &ctx),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+        Command::StageIn(args) => stage_in::run(&args, &ctx),
+        Command::StageOut(args) => stage_out::run(&args, &ctx),
+        Command::Status(args) => status::run(&args, &ctx),
+        Command::List(args) => list::run(&args, &ctx),
+        Command::Wait(args) => wait::run(&args, &ctx),
+        Command::Cancel(args) => cancel::run(&args, &ctx),
+        Command::Demo(args) => demo::run(&args, &ctx),
     }
 }
 

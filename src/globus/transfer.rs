@@ -29,6 +29,8 @@ pub struct TaskQuery {
     pub task_ids: Vec<TaskId>,
     /// Only tasks with exactly this label.
     pub label: Option<String>,
+    /// Only tasks whose label contains this text (`label:~`).
+    pub label_contains: Option<String>,
     /// Only tasks in these states.
     pub statuses: Vec<TaskStatus>,
     /// At most this many results (capped at 1000).
@@ -61,6 +63,15 @@ fn task_filter(ids: &[TaskId], q: &TaskQuery) -> Result<String, Error> {
             });
         }
         clauses.push(format!("label:={label}"));
+    }
+    if let Some(text) = &q.label_contains {
+        if text.contains('/') || text.contains(',') {
+            return Err(Error::BadFilter {
+                value: text.clone(),
+                reason: "a label searched for cannot contain `/` or `,`",
+            });
+        }
+        clauses.push(format!("label:~{text}"));
     }
     let statuses: Vec<&str> = q.statuses.iter().filter_map(|s| status_word(*s)).collect();
     if !statuses.is_empty() {

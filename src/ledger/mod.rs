@@ -30,6 +30,7 @@
 //! not work across hosts. Every write is one `BEGIN IMMEDIATE` transaction, retried a bounded
 //! number of times on `SQLITE_BUSY`.
 
+mod epoch;
 mod error;
 mod lease;
 mod location;

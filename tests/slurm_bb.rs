@@ -1,0 +1,368 @@
+//! Burst buffer mode end to end on the real test bed (SlurmUser=root): gstage's burst_buffer.lua,
+//! the emulator as Globus, jobs submitted by the unprivileged test user. See
+//! `tests/slurm_support` for the prerequisites.
+
+mod slurm_support;
+
+use std::fs;
+
+use slurm_support::{World, exclusive, field, run, shared, text_of, world};
+
+fn bed() -> &'static World {
+    world("bb", "root")
+}
+
+/// Whether any emulator task's document mentions `needle` (a unique path).
+fn any_task_mentions(w: &World, needle: &str) -> bool {
+    w.emulator.tasks().iter().any(|t| {
+        w.emulator
+            .task_document(t.task_id)
+            .is_some_and(|d| d.to_string().contains(needle))
+    })
+}
+
+#[test]
+fn an_invalid_directive_makes_sbatch_fail_with_gstages_diagnostic_and_no_task() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("invalid");
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        "#!/bin/bash\n#GLOBUS stage-in remot:/data/in/ ./in/ --sync-level sometimes\n#GLOBUS stage-out ./out/ remote:/results/\necho never\n",
+    );
+    let out = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .expect_err("sbatch must refuse the job");
+    let text = text_of(&out);
+    assert!(text.contains("Burst Buffer request invalid"), "{text}");
+    // The rendered diagnostic, with its fix, is what the user sees.
+    assert!(text.contains("unknown collection `remot`"), "{text}");
+    assert!(text.contains("did you mean `remote`"), "{text}");
+    assert!(text.contains("sometimes"), "{text}");
+    let queue = run(w
+        .slurm("squeue")
+        .args(["-h", "-u", w.user(), "-o", "%i %o"]));
+    assert!(
+        !queue.contains(script.to_str().unwrap_or_default()),
+        "a job was queued: {queue}"
+    );
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    assert!(!any_task_mentions(w, name), "a Globus task was submitted");
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_valid_script_is_accepted_and_its_job_is_a_burst_buffer_job() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("accepted");
+    let (_, remote) = w.remote_dir("accepted", &[("a.txt", 10)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!("#!/bin/bash\n#GLOBUS stage-in remote:{remote}/ ./in/\necho ok\n"),
+    );
+    let job = w
+        .sbatch(&dir, &["--hold", script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch refused a valid script: {}", text_of(&out)));
+    let info = w.job(&job);
+    assert!(
+        field(&info, "BurstBuffer").is_some_and(|b| b.starts_with("#GLOBUS")),
+        "{info}"
+    );
+    run(w.slurm("scancel").arg(&job));
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_directive_that_fails_with_the_jobs_own_values_holds_it_with_the_reason() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("setup-fails");
+    let script = dir.join("job.sh");
+    // `%a` is fine at submission (the job could be an array), but this job is not one.
+    w.write_as_user(
+        &script,
+        "#!/bin/bash\n#GLOBUS stage-in remote:/data/%a/ ./in/\ntouch ran\n",
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch refused the script: {}", text_of(&out)));
+    let info = w.wait_job(&job, 30, "being held by its stage-in", |i| {
+        i.contains("Reason=burst_buffer/lua")
+    });
+    assert!(
+        info.contains("%a"),
+        "the Reason names the directive: {info}"
+    );
+    assert!(
+        info.contains(&format!("scancel {job}")),
+        "the Reason says how to fix it: {info}"
+    );
+    assert_eq!(field(&info, "JobState"), Some("PENDING"), "{info}");
+    assert!(!dir.join("ran").exists(), "the job ran");
+    run(w.slurm("scancel").arg(&job));
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn full_cycle_stages_in_while_pending_then_out_after_the_job() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("cycle");
+    let (_, input) = w.remote_dir("cycle-in", &[("a.txt", 64 * 1024), ("b.txt", 100)]);
+    let (out_root, output) = w.remote_dir("cycle-out", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{input}/ ./input/\n#GLOBUS stage-out ./results/ remote:{output}/%j/\n\
+             mkdir -p results\nwc -c < input/a.txt > results/count.txt\necho \"$GSTAGE_STAGE_IN_TASKS\" > results/tasks.txt\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    // Stage-in runs while the job pends: no nodes are held.
+    w.wait_job(&job, 30, "pending in BurstBufferStageIn", |i| {
+        field(i, "JobState") == Some("PENDING") && field(i, "Reason") == Some("BurstBufferStageIn")
+    });
+    let info = w.wait_final(&job, 120);
+    assert_eq!(field(&info, "JobState"), Some("COMPLETED"), "{info}");
+
+    // The job read the staged files and saw its task ids.
+    let count = fs::read_to_string(dir.join("results/count.txt")).unwrap_or_default();
+    assert_eq!(count.trim(), (64 * 1024).to_string());
+    let tasks = w.tasks_of(&job);
+    let stage_in = tasks
+        .iter()
+        .find(|t| t.label.as_deref().is_some_and(|l| l.contains(" in ")))
+        .unwrap_or_else(|| panic!("no stage-in task for job {job}"));
+    let seen = fs::read_to_string(dir.join("results/tasks.txt")).unwrap_or_default();
+    assert_eq!(seen.trim(), stage_in.task_id.to_string());
+
+    // Its results reach the remote site after it ended.
+    let arrived = w.wait_file(&out_root.join(&job).join("count.txt"), 60);
+    assert_eq!(arrived.trim(), (64 * 1024).to_string());
+    assert_eq!(w.tasks_of(&job).len(), 2, "one task per direction");
+
+    // Both tasks are visible from Slurm and from gstage.
+    let bbstat = run(w.slurm("scontrol").args(["show", "bbstat", "gstage", &job]));
+    assert!(bbstat.contains(&stage_in.task_id.to_string()), "{bbstat}");
+    assert_eq!(
+        bbstat.matches("SUCCEEDED").count() + bbstat.matches("ACTIVE").count(),
+        2,
+        "{bbstat}"
+    );
+    let status = w
+        .as_user(env!("CARGO_BIN_EXE_gstage"))
+        .args(["status", &job])
+        .output()
+        .expect("run gstage status");
+    let text = text_of(&status);
+    assert!(status.status.success(), "{text}");
+    for t in w.tasks_of(&job) {
+        assert!(text.contains(&t.task_id.to_string()), "{text}");
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_stage_in_from_a_missing_path_holds_the_job_with_the_path_in_its_reason() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("missing");
+    let (_, remote) = w.remote_dir("missing", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{remote}/nothing-here.dat ./in/\ntouch ran\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    // The engine gives a task that keeps failing on a missing file a grace of a minute.
+    let info = w.wait_job(&job, 150, "being held for its failed stage-in", |i| {
+        i.contains("Reason=burst_buffer/lua:_slurm_bb_data_in")
+    });
+    assert!(
+        info.contains("nothing-here.dat"),
+        "the Reason names the path: {info}"
+    );
+    assert!(info.contains("FILE_NOT_FOUND"), "{info}");
+    assert!(
+        info.contains(&format!("scancel_{job}")),
+        "the Reason says what to do: {info}"
+    );
+    assert_eq!(field(&info, "JobState"), Some("PENDING"), "{info}");
+    assert!(!dir.join("ran").exists(), "the job ran");
+    run(w.slurm("scancel").arg(&job));
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn when_decides_which_stage_outs_follow_a_failed_job() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("when");
+    let (out_root, output) = w.remote_dir("when-out", &[]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-out ./logs/ remote:{output}/always/ --when always\n\
+             #GLOBUS stage-out ./results/ remote:{output}/success/ --when success\n\
+             mkdir -p logs results\necho log > logs/log.txt\necho result > results/r.txt\nexit 3\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let info = w.wait_final(&job, 60);
+    assert_eq!(field(&info, "JobState"), Some("FAILED"), "{info}");
+    assert_eq!(
+        w.wait_file(&out_root.join("always/log.txt"), 60).trim(),
+        "log"
+    );
+    let tasks = w.tasks_of(&job);
+    assert_eq!(
+        tasks.len(),
+        1,
+        "only the --when always stage-out runs: {tasks:?}"
+    );
+    assert!(
+        !out_root.join("success").exists(),
+        "a --when success stage-out ran"
+    );
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn scancel_during_stage_in_cancels_the_globus_task() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("scancel");
+    // About 30 s at the emulator's rate: long enough to cancel in the middle.
+    let (_, remote) = w.remote_dir("scancel", &[("big.dat", 1024 * 1024)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!("#!/bin/bash\n#GLOBUS stage-in remote:{remote}/ ./in/\ntouch ran\n"),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let task = loop {
+        if let Some(t) = w.tasks_of(&job).into_iter().next() {
+            break t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stage-in task\n{}",
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    run(w.slurm("scancel").arg(&job));
+    let info = w.wait_final(&job, 60);
+    assert_eq!(field(&info, "JobState"), Some("CANCELLED"), "{info}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = w
+            .emulator
+            .tasks()
+            .into_iter()
+            .find(|t| t.task_id == task.task_id)
+            .map(|t| t.status);
+        if now == Some(globus_emulator::TaskStatus::Failed) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "task {} is still {now:?} after scancel\n{}",
+            task.task_id,
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let doc = w.emulator.task_document(task.task_id).unwrap_or_default();
+    assert!(
+        doc.to_string().contains("CANCEL"),
+        "cancelled, not failed otherwise: {doc}"
+    );
+    assert!(!dir.join("ran").exists(), "the job ran");
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn each_array_element_stages_its_own_files() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("array");
+    let (input_root, input) = w.remote_dir("array-in", &[]);
+    for (i, word) in [(1, "one"), (2, "two")] {
+        fs::create_dir_all(input_root.join(i.to_string())).expect("mkdir");
+        fs::write(input_root.join(format!("{i}/x.txt")), word).expect("write");
+    }
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{input}/%a/x.txt ./in-%a/\n\
+             cat in-$SLURM_ARRAY_TASK_ID/x.txt > out-$SLURM_ARRAY_TASK_ID.txt\n"
+        ),
+    );
+    let job = w
+        .sbatch(&dir, &["--array=1-2", script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    for (i, word) in [(1, "one"), (2, "two")] {
+        let out = w.wait_file(&dir.join(format!("out-{i}.txt")), 120);
+        assert_eq!(out, word, "element {i} read its own file");
+    }
+    let records = run(w
+        .slurm("squeue")
+        .args(["-h", "-t", "all", "-j", &job, "-o", "%i %T"]));
+    assert!(!records.contains("FAILED"), "{records}");
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_slurmctld_restart_during_stage_in_leaves_one_task_and_one_run() {
+    let w = bed();
+    let _turn = exclusive();
+    let dir = w.job_dir("restart");
+    // About 8 s at the emulator's rate: the restart happens in the middle.
+    let (_, input) = w.remote_dir("restart", &[("a.dat", 256 * 1024)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!("#!/bin/bash\n#GLOBUS stage-in remote:{input}/ ./in/\necho run >> runs.txt\n"),
+    );
+    let job = w
+        .sbatch(&dir, &[script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while w.tasks_of(&job).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stage-in task\n{}",
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    w.restart_slurmctld();
+    let info = w.wait_final(&job, 120);
+    assert_eq!(field(&info, "JobState"), Some("COMPLETED"), "{info}");
+    assert_eq!(
+        w.tasks_of(&job).len(),
+        1,
+        "one Globus task for the job's stage-in"
+    );
+    let runs = fs::read_to_string(dir.join("runs.txt")).unwrap_or_default();
+    assert_eq!(runs, "run\n", "the job ran once");
+    fs::remove_dir_all(&dir).ok();
+}
