@@ -366,13 +366,19 @@ pub struct BbArgs {
 #[derive(Debug, Subcommand)]
 pub enum BbPhase {
     /// At submission, inside slurmctld: validate the directives offline; reject bad ones.
-    #[command(name = "job_process")]
+    #[command(
+        name = "job_process",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb job_process /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     JobProcess {
         /// The stored batch script.
         script: PathBuf,
     },
     /// First stage-in step: check the job's directives with its real values.
-    #[command(name = "setup")]
+    #[command(
+        name = "setup",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb setup 42 1001 1001 gstage 0 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     Setup {
         /// The job id.
         job_id: u64,
@@ -388,7 +394,10 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// Submit the stage-in (exactly once) and, unless --no-wait, wait for it.
-    #[command(name = "data_in")]
+    #[command(
+        name = "data_in",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb data_in 42 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     DataIn {
         /// Only submit (Slurm 24.05+ polls test_data_in).
         #[arg(long)]
@@ -399,7 +408,10 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// Slurm 24.05+: print BUSY while the stage-in runs, exit 0 when done, 1 when it failed.
-    #[command(name = "test_data_in")]
+    #[command(
+        name = "test_data_in",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb test_data_in 42 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     TestDataIn {
         /// The job id.
         job_id: u64,
@@ -407,13 +419,19 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// Only for jobs that ask for a pool: nothing to report.
-    #[command(name = "real_size")]
+    #[command(
+        name = "real_size",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb real_size 42"
+    )]
     RealSize {
         /// The job id.
         job_id: u64,
     },
     /// Before launch: write the job's stage-in task ids for its environment.
-    #[command(name = "paths")]
+    #[command(
+        name = "paths",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb paths 42 /var/spool/slurmctld/hash.2/job.42/script /var/spool/slurmctld/hash.2/job.42/path"
+    )]
     Paths {
         /// The job id.
         job_id: u64,
@@ -423,7 +441,10 @@ pub enum BbPhase {
         path_file: PathBuf,
     },
     /// Job allocated: nothing to do.
-    #[command(name = "pre_run")]
+    #[command(
+        name = "pre_run",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb pre_run 42 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     PreRun {
         /// The job id.
         job_id: u64,
@@ -431,7 +452,10 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// Job finished: nothing to do.
-    #[command(name = "post_run")]
+    #[command(
+        name = "post_run",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb post_run 42 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     PostRun {
         /// The job id.
         job_id: u64,
@@ -439,7 +463,10 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// Submit the stage-out if its --when matches the job's exit code; wait if the site asks.
-    #[command(name = "data_out")]
+    #[command(
+        name = "data_out",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb data_out 42 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     DataOut {
         /// Only submit (the default; Slurm 24.05+ polls test_data_out).
         #[arg(long, conflicts_with = "wait")]
@@ -453,7 +480,10 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// Slurm 24.05+: print BUSY while the stage-out runs, exit 0 when done, 1 when it failed.
-    #[command(name = "test_data_out")]
+    #[command(
+        name = "test_data_out",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb test_data_out 42 /var/spool/slurmctld/hash.2/job.42/script"
+    )]
     TestDataOut {
         /// The job id.
         job_id: u64,
@@ -461,7 +491,10 @@ pub enum BbPhase {
         script: PathBuf,
     },
     /// After stage-out, or at once on cancel (HURRY is `true`): cancel the job's active tasks.
-    #[command(name = "teardown")]
+    #[command(
+        name = "teardown",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb teardown 42 /var/spool/slurmctld/hash.2/job.42/script false"
+    )]
     Teardown {
         /// The job id.
         job_id: u64,
@@ -471,7 +504,10 @@ pub enum BbPhase {
         hurry: String,
     },
     /// `scontrol show bbstat gstage JOBID`: the job's Globus tasks.
-    #[command(name = "get_status")]
+    #[command(
+        name = "get_status",
+        after_help = "Example (burst_buffer.lua runs it):\n  gstage bb get_status gstage 42"
+    )]
     GetStatus {
         /// What followed `bbstat` (Slurm 23.02+ puts the caller's uid and gid first).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -14,6 +14,7 @@ use crate::cli::StageOutArgs;
 use crate::engine::JobOutcome;
 use crate::env;
 use crate::options::{Direction, When};
+use crate::slurm::scontrol::Slurm;
 
 /// Runs `gstage stage-out`.
 pub fn run(args: &StageOutArgs, ctx: &Context) -> Result<()> {
@@ -32,7 +33,7 @@ pub fn run(args: &StageOutArgs, ctx: &Context) -> Result<()> {
                 .any(|t| matches!(t.options.when, Some(When::Success | When::Failure)));
             job_outcome(args, &ctx.env, || {
                 if needed {
-                    from_scontrol(job.job_id)
+                    from_scontrol(&ctx.env, job.job_id)
                 } else {
                     None
                 }
@@ -81,20 +82,8 @@ fn exit_pair(text: &str) -> Option<JobOutcome> {
 }
 
 /// `scontrol show job -o ID`: the end state, or `None` while the job runs or without Slurm.
-fn from_scontrol(job_id: u64) -> Option<JobOutcome> {
-    let out = std::process::Command::new("scontrol")
-        .args(["show", "job", "-o", &job_id.to_string()])
-        .env_remove(env::GSTAGE_CLIENT_SECRET)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |name: &str| {
-        text.split_whitespace()
-            .find_map(|w| w.strip_prefix(name))
-            .map(str::to_owned)
-    };
-    let state = field("JobState=")?;
+fn from_scontrol(vars: &BTreeMap<String, String>, job_id: u64) -> Option<JobOutcome> {
+    let job = Slurm::from_env(vars).show_job(job_id).ok()?;
     const ENDED: [&str; 9] = [
         "COMPLETED",
         "FAILED",
@@ -106,15 +95,16 @@ fn from_scontrol(job_id: u64) -> Option<JobOutcome> {
         "BOOT_FAIL",
         "DEADLINE",
     ];
-    if !ENDED.contains(&state.as_str()) {
+    if !ENDED.contains(&job.state.as_str()) {
         return None;
     }
-    match field("ExitCode=").and_then(|p| exit_pair(&p)) {
-        Some(JobOutcome::Failure { exit_code, .. }) => Some(JobOutcome::Failure {
-            exit_code,
-            state: Some(state),
-        }),
-        _ => Some(JobOutcome::from_job_state(&state)),
+    if job.exit_code.success() {
+        Some(JobOutcome::from_job_state(&job.state))
+    } else {
+        Some(JobOutcome::Failure {
+            exit_code: Some(job.exit_code.status),
+            state: Some(job.state),
+        })
     }
 }
 
