@@ -140,13 +140,17 @@ const CANCEL_EXAMPLE: &str = "Examples:\n  gstage cancel 4242\n  gstage cancel 4
 
 const DEMO_EXAMPLE: &str = "Example:\n  gstage demo\n\nStarts a Globus emulator on 127.0.0.1 with a cluster collection and a national site, stages a\njob's input in, runs the job, stages its results out and checks them byte for byte. Needs no\nnetwork and no login; leaves nothing running.";
 
-const CHECK_EXAMPLE: &str = "Examples:\n  gstage check job.sh\n  gstage check --job-id 4242 --array-task-id 3 --format json job.sh\n\nInside a job the values come from SLURM_* variables; outside one, the job id is 0, the user is\nyou, the job name is the script's file name and the working directory is the current one.\nExit status: 0 valid, 2 invalid (every error is shown), 3 script not found.";
+const CHECK_EXAMPLE: &str = "Examples:\n  gstage check job.sh\n  gstage check --online job.sh\n  gstage check --job-id 4242 --array-task-id 3 --format json job.sh\n\nInside a job the values come from SLURM_* variables; outside one, the job id is 0, the user is\nyou, the job name is the script's file name and the working directory is the current one.\nWith --online, each collection, access and stage-in source is checked through Globus.\nExit status: 0 valid, 2 invalid (every error is shown), 3 script or a source not found,\n4 login, consent or session needed (the fix names the `gstage login` to run).";
 
 /// `gstage check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The job script to read.
     pub script: PathBuf,
+    /// Also check through Globus that the collections exist, the login may use them and the
+    /// stage-in sources exist.
+    #[arg(long)]
+    pub online: bool,
     /// The job to plan for.
     #[command(flatten)]
     pub job: JobArgs,

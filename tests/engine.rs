@@ -775,3 +775,39 @@ fn a_missing_consent_is_recorded_and_a_rerun_submits_once() {
     );
     assert_eq!(rec.state, gstage::ledger::State::Submitted);
 }
+
+#[test]
+fn a_job_id_staged_before_with_other_data_is_refused_not_adopted() {
+    let w = World::new();
+    let first = w.script("first.sh", "#GLOBUS stage-in cedar:/input/a.dat ./a.dat");
+    let args = |s: &std::path::Path| {
+        vec![
+            "stage-in".to_owned(),
+            "--script".to_owned(),
+            s.to_str().unwrap().to_owned(),
+            "--job-id".to_owned(),
+            "150".to_owned(),
+            "--no-wait".to_owned(),
+        ]
+    };
+    let run = |s: &std::path::Path| {
+        let a = args(s);
+        w.run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_status(&run(&first), 0);
+    // Same job id and label, other data: a reused job id or an edited script.
+    let second = w.script("second.sh", "#GLOBUS stage-in cedar:/input/b.dat ./b.dat");
+    let out = run(&second);
+    assert_status(&out, 2);
+    let err = text(&out.stderr);
+    assert!(err.contains("the ledger records task 1 as"), "{err}");
+    assert!(
+        err.contains("/input/a.dat"),
+        "the recorded items are shown: {err}"
+    );
+    assert!(
+        err.contains("/input/b.dat"),
+        "the planned items are shown: {err}"
+    );
+    assert_eq!(w.emu.tasks().len(), 1, "no second task was submitted");
+}

@@ -88,6 +88,33 @@ fn invalid_directives_submit_nothing() {
     fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn online_finds_a_missing_input_before_anything_is_queued() {
+    let w = bed();
+    let dir = w.job_dir("wrap-online");
+    let (remote_dir, remote) = w.remote_dir("online", &[("a.dat", 10)]);
+    let script = dir.join("job.sh");
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-in remote:{remote}/a.dat ./a.dat\n#GLOBUS stage-in remote:{remote}/missing.dat ./m.dat\necho\n"
+        ),
+    );
+    let out = gstage_sbatch(w, &dir, &["--online", "-p", "debug", "job.sh"]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("/missing.dat`"), "{text}");
+    assert!(text.contains("does not exist on National site"), "{text}");
+    assert!(text.contains("nothing was submitted"), "{text}");
+    assert_eq!(queued(w, &dir), Vec::<String>::new(), "a job was submitted");
+
+    // With the input in place, the same command submits.
+    fs::write(remote_dir.join("missing.dat"), b"here now").expect("write the input");
+    let out = gstage_sbatch(w, &dir, &["--online", "--dry-run", "-p", "debug", "job.sh"]);
+    assert!(out.status.success(), "{}", text_of(&out));
+    fs::remove_dir_all(&dir).ok();
+}
+
 /// Job ids from `gstage sbatch --format json`.
 fn submit_json(w: &World, dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let out = w

@@ -13,8 +13,12 @@ use super::Context;
 use crate::cli::{CheckArgs, Format, JobArgs};
 use crate::config::Config;
 use crate::directive::{Diagnostics, ParseOptions};
+use crate::doctor::Report;
+use crate::doctor::plan::PlanCheck;
 use crate::env;
 use crate::exit::{self, Reported};
+use crate::globus::Credentials;
+use crate::output::{Stream, Style};
 use crate::plan::{Plan, Task, plan_script};
 use crate::slurm::context::JobContext;
 
@@ -42,8 +46,18 @@ pub fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
             if !planned.warnings.0.is_empty() {
                 eprint!("{}", planned.warnings.render(&script, &shown, color));
             }
+            let online = match args.online {
+                true => Some(online(&planned.plan, &config)?),
+                false => None,
+            };
             match ctx.format {
-                Format::Text => print!("{}", render_text(&planned.plan)),
+                Format::Text => {
+                    print!("{}", render_text(&planned.plan));
+                    if let Some(found) = &online {
+                        println!();
+                        print!("{}", render_online(found, ctx));
+                    }
+                }
                 Format::Json => println!(
                     "{}",
                     json!({
@@ -52,10 +66,11 @@ pub fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
                         "job": job,
                         "plan": planned.plan,
                         "diagnostics": planned.warnings,
+                        "online": online.as_ref().map(|o| &o.checks),
                     })
                 ),
             }
-            Ok(())
+            online.as_ref().map_or(Ok(()), |o| online_verdict(o, ""))
         }
         Err(diags) => {
             eprint!("{}", diags.render(&script, &shown, color));
@@ -72,6 +87,39 @@ pub fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
             .into())
         }
     }
+}
+
+/// `--online`: the plan checked through Globus with the user's login (or client credentials).
+pub(crate) fn online(plan: &Plan, config: &Config) -> Result<PlanCheck> {
+    let credentials = Credentials::discover()?;
+    let client = crate::globus::setup::client(config, credentials)?;
+    super::block_on(crate::doctor::plan::check(plan, &client))
+}
+
+/// The online checks as `gstage doctor` shows its own: a line each, the fix under each failure.
+pub(crate) fn render_online(found: &PlanCheck, ctx: &Context) -> String {
+    let style = Style::detect(Stream::Stdout, &ctx.env);
+    super::doctor::render(
+        &Report::new(found.checks.clone()),
+        style,
+        ctx.verbosity.is_quiet(),
+    )
+}
+
+/// Fails with the exit status of the first fix needed when any online check failed.
+pub(crate) fn online_verdict(found: &PlanCheck, consequence: &str) -> Result<()> {
+    let failed = found.checks.iter().filter(|c| !c.ok).count();
+    if failed == 0 {
+        return Ok(());
+    }
+    Err(Reported {
+        code: found.code,
+        summary: format!(
+            "{failed} of {} online checks failed{consequence}; each shows its fix",
+            found.checks.len()
+        ),
+    }
+    .into())
 }
 
 fn summary(diags: &Diagnostics, shown: &str) -> String {

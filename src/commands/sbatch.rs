@@ -72,11 +72,11 @@ pub fn run(args: &SbatchArgs, ctx: &Context) -> Result<()> {
         }
     };
     if online {
-        return Err(Reported {
-            code: exit::FAILURE,
-            summary: "`--online` access checks are not available in this build yet; nothing was submitted (submit without `--online`)".to_owned(),
+        let found = super::check::online(&planned.plan, &config)?;
+        if !parsable || found.checks.iter().any(|c| !c.ok) {
+            eprint!("{}", super::check::render_online(&found, ctx));
         }
-        .into());
+        super::check::online_verdict(&found, " and nothing was submitted")?;
     }
 
     let slurm = Slurm::from_env(&ctx.env);

@@ -7,6 +7,7 @@
 
 pub mod collections;
 pub mod config;
+pub mod plan;
 pub mod slurm;
 pub mod tokens;
 
@@ -102,7 +103,8 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(checks: Vec<CheckResult>) -> Self {
+    /// A report of these checks.
+    pub fn new(checks: Vec<CheckResult>) -> Self {
         Self {
             ok: checks.iter().all(|c| c.ok),
             checks,

@@ -14,7 +14,7 @@ pub enum Error {
     /// The ledger holds transfers for this job and direction that the plan no longer matches:
     /// submitting the new plan could create a second task for the same label.
     #[error(
-        "job `{job_id}` {direction}: the ledger records task {seq} as `{recorded}` but the script now plans `{planned}`; the job's script changed after staging started. Run `gstage status {job_id}` to see what was submitted, or stage the new plan under a new job"
+        "job `{job_id}` {direction}: the ledger records task {seq} as `{recorded}` but the script now plans `{planned}`; the job's script changed after staging started (or Slurm reused the job id). Run `gstage status {job_id}` to see what was submitted, or stage the new plan under a new job"
     )]
     PlanChanged {
         /// The job.
@@ -23,9 +23,9 @@ pub enum Error {
         direction: crate::options::Direction,
         /// The task number.
         seq: usize,
-        /// The label recorded.
+        /// What the ledger holds: label, collections, items.
         recorded: String,
-        /// The label planned now.
+        /// What is planned now, in the same form.
         planned: String,
     },
     /// A destination directory on the cluster could not be created.

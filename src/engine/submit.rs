@@ -144,13 +144,28 @@ impl Stager {
                         .reserve(&new_transfer(job, plan, task, Some(id)))?
                 }
             };
-            if record.label != task.label {
+            let planned = new_transfer(job, plan, task, None);
+            if record.label != planned.label
+                || record.source.id != planned.source.id
+                || record.destination.id != planned.destination.id
+                || record.items != planned.items
+            {
                 return Err(Error::PlanChanged {
                     job_id: plan.job_id,
                     direction,
                     seq: task.number,
-                    recorded: record.label,
-                    planned: task.label.clone(),
+                    recorded: described(
+                        &record.label,
+                        &record.source,
+                        &record.destination,
+                        &record.items,
+                    ),
+                    planned: described(
+                        &planned.label,
+                        &planned.source,
+                        &planned.destination,
+                        &planned.items,
+                    ),
                 });
             }
             let entry = match record.task_id {
@@ -332,6 +347,24 @@ fn destination_dir(path: &str) -> String {
         Some(0) | None => "/".to_owned(),
         Some(i) => path[..i].to_owned(),
     }
+}
+
+/// A planned or recorded transfer in one line, for telling two apart: the label, the
+/// collections and the start of the item list.
+fn described(
+    label: &str,
+    source: &ledger::Collection,
+    destination: &ledger::Collection,
+    items: &str,
+) -> String {
+    const SHOWN: usize = 160;
+    let shown: String = items.chars().take(SHOWN).collect();
+    let more = if items.chars().count() > SHOWN {
+        "…"
+    } else {
+        ""
+    };
+    format!("{label}: {} -> {} {shown}{more}", source.id, destination.id)
 }
 
 fn new_transfer(
