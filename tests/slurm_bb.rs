@@ -75,6 +75,61 @@ fn a_valid_script_is_accepted_and_its_job_is_a_burst_buffer_job() {
     fs::remove_dir_all(&dir).ok();
 }
 
+/// `examples/jobs/*.sh` without their resource requests (this bed has one small node and no
+/// GPUs); every `#GLOBUS` line stays where it is.
+fn examples_for_the_bed() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jobs");
+    let mut out: Vec<(String, String)> = fs::read_dir(&dir)
+        .expect("examples/jobs is readable")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .map(|p| {
+            let text = fs::read_to_string(&p).expect("an example script");
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    !["--time", "--ntasks", "--gpus", "--mem", "--cpus-per-task"]
+                        .iter()
+                        .any(|o| l.starts_with("#SBATCH") && l.contains(o))
+                })
+                .collect();
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            (name.unwrap_or_default(), kept.join("\n") + "\n")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_example_job_script_is_accepted_by_the_burst_buffer() {
+    let w = bed();
+    let _turn = shared();
+    let examples = examples_for_the_bed();
+    assert!(examples.len() >= 5, "{examples:?}");
+    for (name, text) in examples {
+        let dir = w.job_dir(&format!("example-{}", name.trim_end_matches(".sh")));
+        fs::create_dir_all(dir.join("logs")).expect("logs folder");
+        run(std::process::Command::new("chown")
+            .arg("-R")
+            .arg(format!("{}:", w.user()))
+            .arg(&dir));
+        let script = dir.join(&name);
+        w.write_as_user(&script, &text);
+        let job = w
+            .sbatch(&dir, &["--hold", script.to_str().expect("utf-8 path")])
+            .unwrap_or_else(|out| panic!("sbatch refused {name}: {}", text_of(&out)));
+        let info = w.job(&job);
+        assert!(
+            field(&info, "BurstBuffer").is_some_and(|b| b.contains("#GLOBUS")),
+            "{name} is a burst buffer job: {info}"
+        );
+        run(w.slurm("scancel").arg(&job));
+        fs::remove_dir_all(&dir).ok();
+    }
+}
+
 #[test]
 fn a_directive_that_fails_with_the_jobs_own_values_holds_it_with_the_reason() {
     let w = bed();

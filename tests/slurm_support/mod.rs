@@ -196,6 +196,16 @@ paths = [ {{ local = "{jobs}", collection = "{jobs}" }} ]
 id = "{REMOTE_ID}"
 display_name = "National site"
 
+# The aliases examples/jobs/ uses, so the examples can be submitted here as written.
+[collections.cedar]
+id = "{REMOTE_ID}"
+
+[collections.narval]
+id = "{REMOTE_ID}"
+
+[collections.nearline]
+id = "{REMOTE_ID}"
+
 [poll]
 interval_secs = 1
 max_interval_secs = 2
