@@ -26,18 +26,7 @@ use crate::slurm::context::JobContext;
 pub fn run(args: &CheckArgs, ctx: &Context) -> Result<()> {
     let config = Config::load()?;
     let shown = args.script.display().to_string();
-    let bytes = match std::fs::read(&args.script) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Reported {
-                code: exit::NOT_FOUND,
-                summary: format!("job script `{shown}` does not exist; check the path"),
-            }
-            .into());
-        }
-        Err(e) => return Err(e).with_context(|| format!("reading job script `{shown}`")),
-    };
-    let script = String::from_utf8_lossy(&bytes);
+    let script = super::read_script(&args.script)?;
     let job = job_context(&args.job, &args.script, &ctx.env)?;
     let options = ParseOptions::from_config(&config);
     let color = std::io::stderr().is_terminal();

@@ -77,6 +77,22 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A job script's text (invalid UTF-8 shown as `�`, as the directive parser expects); a
+/// missing file is "not found" (exit 3).
+pub(crate) fn read_script(path: &std::path::Path) -> Result<String> {
+    use anyhow::Context as _;
+    let shown = path.display();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(crate::exit::Reported {
+            code: crate::exit::NOT_FOUND,
+            summary: format!("job script `{shown}` does not exist; check the path"),
+        }
+        .into()),
+        Err(e) => Err(e).with_context(|| format!("reading job script `{shown}`")),
+    }
+}
+
 /// Runs a future to completion on a single-threaded runtime: network commands need one, and
 /// it starts no worker threads (privileges are dropped before any thread exists).
 pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output> {

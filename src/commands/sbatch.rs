@@ -44,14 +44,7 @@ pub fn run(args: &SbatchArgs, ctx: &Context) -> Result<()> {
     let user = JobUser::current()?;
     let config = Config::load()?;
     let shown = line.script.display().to_string();
-    let script = std::fs::read(&line.script).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow::Error::new(Reported {
-            code: exit::NOT_FOUND,
-            summary: format!("job script `{shown}` does not exist; check the path"),
-        }),
-        _ => anyhow::Error::new(e).context(format!("reading job script `{shown}`")),
-    })?;
-    let script = String::from_utf8_lossy(&script).into_owned();
+    let script = super::read_script(&line.script)?;
 
     // Validate before anything is submitted, with the values known now.
     let cwd = std::env::current_dir().context("finding the current directory")?;

@@ -62,17 +62,7 @@ pub(crate) fn plan_job(
     ctx: &Context,
 ) -> Result<(JobContext, Plan)> {
     let shown = script.display().to_string();
-    let bytes = match std::fs::read(script) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Reported {
-                code: exit::NOT_FOUND,
-                summary: format!("job script `{shown}` does not exist; check the path"),
-            }
-            .into());
-        }
-        Err(e) => return Err(e).with_context(|| format!("reading job script `{shown}`")),
-    };
+    let text = super::read_script(script)?;
     if job.job_id.is_none() && !ctx.env.contains_key(env::SLURM_JOB_ID) {
         return Err(Reported {
             code: exit::USAGE,
@@ -80,7 +70,6 @@ pub(crate) fn plan_job(
         }
         .into());
     }
-    let text = String::from_utf8_lossy(&bytes);
     let context = super::check::job_context(job, script, &ctx.env)?;
     let color = std::io::stderr().is_terminal();
     match plan_script(&text, &ParseOptions::from_config(config), &context, config) {
