@@ -63,6 +63,7 @@ fn a_two_pair_batch_arrives_byte_for_byte_and_a_rerun_with_its_key_submits_nothi
     assert_status(&out, 0);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("(accepted)"), "{stdout}");
+    let first_run: Vec<String> = w.transfer_requests();
     // Two pairs from one collection to another with the same options: one task, as the planner
     // groups directives.
     assert_eq!(w.emu.tasks().len(), 1);
@@ -102,6 +103,12 @@ fn a_two_pair_batch_arrives_byte_for_byte_and_a_rerun_with_its_key_submits_nothi
         .filter(|r| *r == "POST /v0.10/transfer")
         .count();
     assert_eq!(posts, 1, "the re-run sent nothing");
+    let rerun = w.transfer_requests().len() - first_run.len();
+    eprintln!(
+        "Transfer requests: first run {} ({}), re-run with the ledger {rerun}",
+        first_run.len(),
+        first_run.join(", ")
+    );
 }
 
 #[test]
