@@ -58,7 +58,10 @@ pub enum Command {
     /// Submit a job's stage-out transfers (exactly once), honouring `--when`.
     #[command(after_help = STAGE_OUT_EXAMPLE)]
     StageOut(StageOutArgs),
-    /// Show a job's or a task's transfers, refreshed from Globus.
+    /// Archive data now, outside any job; with `--key`, a re-run never submits a second task.
+    #[command(after_help = TRANSFER_EXAMPLE)]
+    Transfer(TransferArgs),
+    /// Show a job's, a task's or an archive key's transfers, refreshed from Globus.
     #[command(after_help = STATUS_EXAMPLE)]
     Status(StatusArgs),
     /// List recorded transfers, newest first.
@@ -130,9 +133,11 @@ const STAGE_IN_EXAMPLE: &str = "Examples:\n  gstage stage-in --script \"$0\"    
 
 const STAGE_OUT_EXAMPLE: &str = "Examples:\n  gstage stage-out --script \"$0\" --exit-code $?\n  gstage stage-out --script job.sh --job-id 4242 --job-state FAILED --wait\n\n`--when success|failure` directives need to know how the job ended: from --exit-code or\n--job-state, else SLURM_JOB_EXIT_CODE2/SLURM_JOB_EXIT_CODE (epilog), else `scontrol show job`.";
 
-const STATUS_EXAMPLE: &str = "Examples:\n  gstage status 4242\n  gstage status 4242 --cluster grex --format json\n  gstage status 1f7c2a5e-0a39-11ef-8e5b-4b3c2d1e0f9a\n\nWithout a ledger record (another host), the job's tasks are found at Globus by label.\nExit status: 0 shown, 3 not found.";
+const STATUS_EXAMPLE: &str = "Examples:\n  gstage status 4242\n  gstage status 4242 --cluster grex --format json\n  gstage status 1f7c2a5e-0a39-11ef-8e5b-4b3c2d1e0f9a\n  gstage status nightly-2026-11-28                (an archive key of `gstage transfer`)\n\nWithout a ledger record (another host), the job's tasks are found at Globus by label.\nExit status: 0 shown, 3 not found.";
 
-const LIST_EXAMPLE: &str = "Examples:\n  gstage list\n  gstage list --since 2d --state active\n  gstage list --format json";
+const LIST_EXAMPLE: &str = "Examples:\n  gstage list\n  gstage list --since 2d --state active\n  gstage list --format json\n  gstage list --key-prefix nightly-               (archive runs of `gstage transfer`)";
+
+const TRANSFER_EXAMPLE: &str = "Examples:\n  gstage transfer ./results/ nearline:/nearline/def-lab/archive/ --key nightly-$(date +%F)\n  gstage transfer --batch pairs.txt --sync-level checksum --key weekly-2026-48 --wait\n  gstage transfer ./output/ cedar:/project/def-lab/runs/%j/ --key job-%j   (in an epilog)\n  gstage transfer cedar:/project/def-lab/ref/ ./ref/ --exclude '*.tmp' --dry-run\n\nSRC DST and the options are read as a `#GLOBUS stage-out` directive's words: aliases, UUIDs\n(`UUID:/path`), cluster paths and every directive option. A batch file holds one `SRC DST\n[options]` per line (`#` comments, blank lines); the command line's options apply to each.\nThe same --key never submits a second task, even after a crash or without the ledger; the\nsame key for other data is refused. Client credentials (GSTAGE_CLIENT_ID/SECRET) serve\nservice identities. Exit status: 0 submitted (or, with --wait, succeeded), 1 failed or a\nsource is missing, 2 usage or a reused key, 3 batch file not found, 4 login needed.";
 
 const WAIT_EXAMPLE: &str = "Examples:\n  gstage wait 4242\n  gstage wait --timeout 2h --timeout-exit-code 75 1f7c2a5e-0a39-11ef-8e5b-4b3c2d1e0f9a\n  gstage wait                                  (inside a job: the job's tasks)\n\nHowever many waits run, one poll per interval serves them all. A task that keeps reporting a\npermanent error (missing file, permission denied) is cancelled after --grace.\nExit status: 0 all succeeded, 1 any failed, 3 not found; the --timeout-exit-code on timeout.";
 
@@ -265,11 +270,35 @@ pub struct StageOutArgs {
     pub wait_flags: WaitFlags,
 }
 
+/// `gstage transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Names this archive run: the same key never submits a second task (`%j %A %a %u %x`
+    /// expand inside a job). Without it, every run is new.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Read `SRC DST [options]` pairs from this file, one per line (globus-cli's batch format).
+    #[arg(long, value_name = "FILE")]
+    pub batch: Option<PathBuf>,
+    /// Wait for the transfers to end.
+    #[arg(long)]
+    pub wait: bool,
+    /// Show the tasks that would be submitted, and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How to wait.
+    #[command(flatten)]
+    pub wait_flags: WaitFlags,
+    /// `SRC DST` and transfer options, as in a stage-out directive (with `--batch`: options only).
+    #[arg(value_name = "SRC DST [OPTIONS]", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
 /// `gstage status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// A job id or a Globus task id (default: the current job inside a job).
-    #[arg(value_name = "JOBID|TASK")]
+    /// A job id, a Globus task id or an archive key (default: the current job inside a job).
+    #[arg(value_name = "JOBID|TASK|KEY")]
     pub target: Option<String>,
     /// The cluster of the job (default: `SLURM_CLUSTER_NAME`, else the config's cluster).
     #[arg(long, value_name = "NAME")]
@@ -288,6 +317,9 @@ pub struct ListArgs {
     /// At most this many.
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
+    /// Only archive runs (`gstage transfer --key`) whose key starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
 }
 
 /// `gstage wait`.

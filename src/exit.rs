@@ -45,6 +45,9 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<crate::globus::Error>() {
             return e.exit_code();
         }
+        if let Some(e) = cause.downcast_ref::<crate::archive::Error>() {
+            return e.exit_code();
+        }
         if let Some(e) = cause.downcast_ref::<crate::engine::Error>() {
             return e.exit_code();
         }

@@ -3,6 +3,7 @@
 //! The pure core (`directive`, `plan`) turns a job script into a plan of Globus tasks without any
 //! I/O; `config` and `slurm` gather the inputs; `commands` compose them, one file per subcommand.
 
+pub mod archive;
 pub mod cli;
 pub mod collection;
 pub mod commands;

@@ -533,7 +533,8 @@ fn status_of_a_job_from_the_ledger_and_from_another_host() {
     assert!(text(&out.stdout).contains(&task));
 
     assert_status(&w.run(&["status", "999"]), 3);
-    assert_status(&w.run(&["status", "not-a-job"]), 2);
+    // Neither a job id, a task id nor an archive key (those hold no blanks).
+    assert_status(&w.run(&["status", "not a job"]), 2);
 }
 
 #[test]

@@ -152,3 +152,81 @@ fn the_modulefile_is_valid_lua_that_sets_path_and_manpath() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The archiving examples (cron script, batch file, epilog step) run as shipped, with the example
+/// site config, through a `gstage` on `PATH` that adds `--dry-run`: their `gstage transfer` lines
+/// plan without error and name their runs by the date or the job id.
+#[test]
+fn the_archiving_examples_plan_their_transfers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let site = std::fs::read_to_string(examples().join("config/site.toml")).expect("site config");
+    let home = dir.path().join("home");
+    let mapped = format!("local = \"{}\"", home.display());
+    assert!(
+        site.contains("local = \"/home\""),
+        "the example site maps /home"
+    );
+    std::fs::write(
+        dir.path().join("site.toml"),
+        site.replace("local = \"/home\"", &mapped),
+    )
+    .expect("site config written");
+    let submit = home.join("alice/run");
+    std::fs::create_dir_all(&submit).expect("submit dir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let shim = bin.join("gstage");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\" --dry-run\n",
+            assert_cmd::cargo::cargo_bin!("gstage").display()
+        ),
+    )
+    .expect("shim");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |script: &str, vars: &[(&str, &str)]| {
+        let mut cmd = Command::new("bash");
+        cmd.env_clear()
+            .env("PATH", &path)
+            .env("HOME", dir.path())
+            .env("USER", "alice")
+            .env("GSTAGE_CONFIG", dir.path().join("site.toml"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .arg(examples().join("archive").join(script));
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("bash runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{script}:\n{stdout}{stderr}");
+        stdout
+    };
+    let nightly = run("nightly-archive.sh", &[]);
+    let day = chrono::Utc::now().format("%F").to_string();
+    assert!(
+        nightly.contains(&format!("label \"gstage transfer nightly-{day} 1 ")),
+        "{nightly}"
+    );
+    assert!(nightly.contains("2 tasks planned"), "{nightly}");
+    let submit_dir = submit.display().to_string();
+    let job = run(
+        "job-epilog-archive.sh",
+        &[("SLURM_JOB_ID", "4243"), ("SLURM_SUBMIT_DIR", &submit_dir)],
+    );
+    assert!(job.contains("label \"gstage transfer job-4243 1 "), "{job}");
+    assert!(job.contains("/nearline/def-lab/jobs/4243/"), "{job}");
+    let cron = std::fs::read_to_string(examples().join("archive/crontab.txt")).expect("crontab");
+    assert!(
+        cron.lines()
+            .any(|l| !l.starts_with('#') && l.contains("nightly-archive.sh")),
+        "the crontab runs the nightly script"
+    );
+}

@@ -30,6 +30,12 @@ pub enum Fault {
         /// Seconds to wait.
         seconds: f64,
     },
+    /// The request is served, then its answer held back: the client sees nothing while the
+    /// work is done (a lost answer, for crash tests between submitting and recording).
+    StallAnswer {
+        /// Seconds to hold the answer.
+        seconds: f64,
+    },
     /// 403 `ConsentRequired` for `data_access` on these collections (empty: the one in the path).
     ConsentRequired {
         /// Collections whose consent is "missing".
@@ -60,6 +66,7 @@ impl Fault {
             Self::Status { .. } => "status",
             Self::ConnectionReset => "connection_reset",
             Self::Stall { .. } => "stall",
+            Self::StallAnswer { .. } => "stall_answer",
             Self::ConsentRequired { .. } => "consent_required",
             Self::AuthPolicyFailed { .. } => "auth_policy_failed",
             Self::LoginFailed { .. } => "login_failed",

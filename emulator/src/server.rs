@@ -178,7 +178,7 @@ fn fault_error(shared: &Shared, fault: &Fault, path: &str) -> ApiError {
             json!({"session_message": "Login failed", "session_required_single_domain": [domain]}),
         ),
         Fault::ExpiredToken => ApiError::unauthenticated("Token is not active"),
-        Fault::ConnectionReset | Fault::Stall { .. } => {
+        Fault::ConnectionReset | Fault::Stall { .. } | Fault::StallAnswer { .. } => {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerError.InternalError", "fault")
         }
     }
@@ -209,6 +209,11 @@ async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) ->
         Some(Fault::Stall { seconds }) => {
             tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
             next.run(req).await
+        }
+        Some(Fault::StallAnswer { seconds }) => {
+            let answer = next.run(req).await;
+            tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
+            answer
         }
         Some(Fault::ConnectionReset) => {
             if let Some(ConnectInfo(switch)) =

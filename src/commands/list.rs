@@ -1,5 +1,5 @@
-//! `gstage list [--since] [--state]`: recorded transfers, newest first, open ones refreshed
-//! from Globus.
+//! `gstage list [--since] [--state] [--key-prefix]`: recorded transfers, newest first, open ones
+//! refreshed from Globus.
 
 use anyhow::Result;
 use serde_json::json;
@@ -23,6 +23,9 @@ pub fn run(args: &ListArgs, ctx: &Context) -> Result<()> {
         state: args.state,
         limit: args.limit,
     };
+    if let Some(prefix) = &args.key_prefix {
+        return super::transfer::list(prefix, &config, ctx);
+    }
     let stager = open_stager(&config, ctx)?;
     let views = super::block_on(stager.list(&filter))??;
     match ctx.format {

@@ -24,6 +24,7 @@ pub mod stage_in;
 pub mod stage_out;
 mod staging;
 pub mod status;
+pub mod transfer;
 pub mod wait;
 pub mod whoami;
 
@@ -69,6 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => man::run(&args),
         Command::StageIn(args) => stage_in::run(&args, &ctx),
         Command::StageOut(args) => stage_out::run(&args, &ctx),
+        Command::Transfer(args) => transfer::run(&args, &ctx),
         Command::Status(args) => status::run(&args, &ctx),
         Command::List(args) => list::run(&args, &ctx),
         Command::Wait(args) => wait::run(&args, &ctx),

@@ -1,5 +1,6 @@
-//! `gstage status [JOBID|TASK]`: a job's or a task's transfers from the ledger, refreshed from
-//! Globus; a job unknown to the ledger is looked up at Globus by its labels.
+//! `gstage status [JOBID|TASK|KEY]`: a job's, a task's or an archive key's transfers from the
+//! ledger, refreshed from Globus; a job or key unknown to the ledger is looked up at Globus by its
+//! labels.
 
 use anyhow::Result;
 use serde_json::json;
@@ -14,6 +15,13 @@ use crate::exit::{self, Reported};
 /// Runs `gstage status`.
 pub fn run(args: &StatusArgs, ctx: &Context) -> Result<()> {
     let config = Config::load()?;
+    if let Some(key) = args
+        .target
+        .as_deref()
+        .filter(|t| crate::archive::looks_like_key(t))
+    {
+        return super::transfer::status(&crate::archive::Key::new(key)?, &config, ctx);
+    }
     let target = match (&args.target, ctx.env.get(env::SLURM_JOB_ID)) {
         (Some(t), _) => Target::parse(t)?,
         (None, Some(job)) => Target::parse(job)?,

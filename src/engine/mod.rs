@@ -13,6 +13,7 @@
 //! - [`Stager::status_of_job`], [`Stager::status_of_task`], [`Stager::list`],
 //!   [`Stager::cancel_job`], [`Stager::cancel_task`] (`query.rs`).
 
+mod archive;
 mod document;
 mod error;
 pub mod failfast;
@@ -24,6 +25,7 @@ mod submit;
 
 use std::sync::{Mutex, MutexGuard};
 
+pub use archive::{ArchiveOptions, ArchiveReport};
 pub use document::{items_summary, transfer_document};
 pub use error::{Error, Result};
 pub use outcome::{
