@@ -98,31 +98,6 @@ fn run_guarded(w: &World, args: &[&str]) -> Run {
     }
 }
 
-/// Every token in the world's token store.
-fn tokens(w: &World) -> Vec<String> {
-    let raw = std::fs::read_to_string(w.path("config/gstage/tokens.json")).expect("token store");
-    let v: serde_json::Value = serde_json::from_str(&raw).expect("token store JSON");
-    let mut found = Vec::new();
-    collect_tokens(&v, &mut found);
-    assert!(!found.is_empty(), "the token store holds tokens");
-    found
-}
-
-fn collect_tokens(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                match v.as_str() {
-                    Some(s) if k.ends_with("_token") && s.len() >= 8 => out.push(s.to_owned()),
-                    _ => collect_tokens(v, out),
-                }
-            }
-        }
-        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_tokens(v, out)),
-        _ => {}
-    }
-}
-
 /// Runs `route`'s command while every request to its route gets `fault`, and checks that it
 /// fails cleanly with a message containing `expect`.
 fn check(w: &World, fault: &Fault, route: &Route, expect: &str) -> Run {
@@ -157,7 +132,7 @@ fn check(w: &World, fault: &Fault, route: &Route, expect: &str) -> Run {
         run.stderr.contains("error:") && run.stderr.contains(expect),
         "the error of {what} should say `{expect}`"
     );
-    for token in tokens(w) {
+    for token in w.tokens() {
         assert!(
             !run.stderr.contains(&token) && !run.stdout.contains(&token),
             "a token in the output of {what}"
