@@ -116,6 +116,10 @@ pub struct GlobusConfig {
     pub auth_url: String,
     /// Transfer API base URL (after `GSTAGE_TRANSFER_URL`).
     pub transfer_url: String,
+    /// The longest one request may take, answer included (default 60 s).
+    pub timeout_secs: Option<std::num::NonZeroU64>,
+    /// The longest connecting may take (default 10 s).
+    pub connect_timeout_secs: Option<std::num::NonZeroU64>,
 }
 
 /// `[cluster]`.
@@ -370,6 +374,8 @@ struct RawGlobus {
     client_id: Option<String>,
     auth_url: Option<BaseUrl>,
     transfer_url: Option<BaseUrl>,
+    timeout_secs: Option<std::num::NonZeroU64>,
+    connect_timeout_secs: Option<std::num::NonZeroU64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -585,6 +591,8 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
             client_id: None,
             auth_url: DEFAULT_AUTH_URL.to_owned(),
             transfer_url: DEFAULT_TRANSFER_URL.to_owned(),
+            timeout_secs: None,
+            connect_timeout_secs: None,
         },
         cluster: ClusterConfig::default(),
         collections: BTreeMap::new(),
@@ -636,6 +644,12 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
             }
             if let Some(u) = g.transfer_url {
                 config.globus.transfer_url = u.0;
+            }
+            if g.timeout_secs.is_some() {
+                config.globus.timeout_secs = g.timeout_secs;
+            }
+            if g.connect_timeout_secs.is_some() {
+                config.globus.connect_timeout_secs = g.connect_timeout_secs;
             }
         }
         if let Some(c) = raw.cluster {
@@ -734,6 +748,15 @@ verify_checksum = true
         let cedar = c.collections.get("cedar").unwrap();
         assert_eq!(cedar.display_name, "Alliance Cedar");
         assert_eq!(cedar.id.to_string(), "cccccccc-0000-0000-0000-000000000002");
+    }
+
+    #[test]
+    fn request_timeouts_are_optional_and_never_zero() {
+        let c = load("[globus]\ntimeout_secs = 5\nconnect_timeout_secs = 2\n").unwrap();
+        assert_eq!(c.globus.timeout_secs.map(|t| t.get()), Some(5));
+        assert_eq!(c.globus.connect_timeout_secs.map(|t| t.get()), Some(2));
+        assert_eq!(load(SAMPLE).unwrap().globus.timeout_secs, None);
+        assert!(load("[globus]\ntimeout_secs = 0\n").is_err());
     }
 
     #[test]

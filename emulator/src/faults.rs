@@ -55,6 +55,44 @@ pub enum Fault {
     },
     /// 401 as for an expired access token.
     ExpiredToken,
+    /// The request is served (a submission is accepted), then the connection is reset before
+    /// the answer arrives: the client cannot know whether it worked.
+    ResetAfter,
+    /// 200 with a body that is not JSON (a document cut off in the middle).
+    MalformedJson,
+    /// The real answer with every top-level value swapped for one of another type
+    /// (`"task_id": 42`, `"DATA": "not a list"`).
+    WrongTypes,
+    /// 200 with a body of `bytes` bytes that never ends its JSON.
+    HugeBody {
+        /// The body's size.
+        bytes: u64,
+        /// Whether `Content-Length` announces the size (otherwise the body is chunked).
+        #[serde(default)]
+        declared: bool,
+    },
+    /// This status with no body and no headers: 418, a 302 without `Location`, a 204 where
+    /// JSON is expected.
+    BareStatus {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The real answer, trickled out `bytes_per_second` bytes at a time.
+    SlowDrip {
+        /// The rate (at least 1).
+        #[serde(default = "one")]
+        bytes_per_second: u64,
+    },
+    /// 302 to another host; `Location` defaults to `http://198.51.100.1` plus the request path.
+    Redirect {
+        /// Where to send the client.
+        #[serde(default)]
+        location: Option<String>,
+    },
+}
+
+fn one() -> u64 {
+    1
 }
 
 impl Fault {
@@ -71,6 +109,13 @@ impl Fault {
             Self::AuthPolicyFailed { .. } => "auth_policy_failed",
             Self::LoginFailed { .. } => "login_failed",
             Self::ExpiredToken => "expired_token",
+            Self::ResetAfter => "reset_after",
+            Self::MalformedJson => "malformed_json",
+            Self::WrongTypes => "wrong_types",
+            Self::HugeBody { .. } => "huge_body",
+            Self::BareStatus { .. } => "bare_status",
+            Self::SlowDrip { .. } => "slow_drip",
+            Self::Redirect { .. } => "redirect",
         }
     }
 }

@@ -49,6 +49,7 @@ mod control;
 mod engine;
 mod error;
 mod faults;
+mod hostile;
 mod paths;
 mod scope;
 mod server;

@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::control::{self, MintedTokens};
 use crate::error::{ApiError, Error, PendingResource};
 use crate::faults::{Fault, FaultRule};
+use crate::hostile;
 use crate::store::{RequestRecord, Shared, Stats};
 use crate::task::{TaskSnapshot, TaskStatus};
 
@@ -178,7 +179,16 @@ fn fault_error(shared: &Shared, fault: &Fault, path: &str) -> ApiError {
             json!({"session_message": "Login failed", "session_required_single_domain": [domain]}),
         ),
         Fault::ExpiredToken => ApiError::unauthenticated("Token is not active"),
-        Fault::ConnectionReset | Fault::Stall { .. } | Fault::StallAnswer { .. } => {
+        Fault::ConnectionReset
+        | Fault::ResetAfter
+        | Fault::Stall { .. }
+        | Fault::StallAnswer { .. }
+        | Fault::MalformedJson
+        | Fault::WrongTypes
+        | Fault::HugeBody { .. }
+        | Fault::BareStatus { .. }
+        | Fault::SlowDrip { .. }
+        | Fault::Redirect { .. } => {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerError.InternalError", "fault")
         }
     }
@@ -204,31 +214,41 @@ async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let fault = shared.faults().pick(&method, &path);
-    let mut response = match &fault {
-        None => next.run(req).await,
+    let switch = req
+        .extensions()
+        .get::<ConnectInfo<ConnectionSwitch>>()
+        .map(|ConnectInfo(s)| s.clone());
+    let reset = |switch: Option<ConnectionSwitch>| {
+        if let Some(s) = switch {
+            s.0.store(true, Ordering::SeqCst);
+        }
+    };
+    let response = match &fault {
+        None => serve(next, req, &path).await,
         Some(Fault::Stall { seconds }) => {
             tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
-            next.run(req).await
+            serve(next, req, &path).await
         }
         Some(Fault::StallAnswer { seconds }) => {
-            let answer = next.run(req).await;
+            let answer = serve(next, req, &path).await;
             tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
             answer
         }
         Some(Fault::ConnectionReset) => {
-            if let Some(ConnectInfo(switch)) =
-                req.extensions().get::<ConnectInfo<ConnectionSwitch>>()
-            {
-                switch.0.store(true, Ordering::SeqCst);
-            }
+            reset(switch);
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        Some(f) => fault_error(&shared, f, &path).into_response_for(resource_of(&path)),
+        Some(Fault::ResetAfter) => {
+            let served = serve(next, req, &path).await;
+            reset(switch);
+            served
+        }
+        Some(f) if hostile::reshapes(f) => hostile::reshape(f, serve(next, req, &path).await).await,
+        Some(f) => hostile::answer(f, &path, query.as_deref()).unwrap_or_else(|| {
+            fault_error(&shared, f, &path).into_response_for(resource_of(&path))
+        }),
     };
-    if let Some(PendingResource(err)) = response.extensions_mut().remove::<PendingResource>() {
-        response = err.into_response_for(resource_of(&path));
-    }
-    let status = if matches!(fault, Some(Fault::ConnectionReset)) {
+    let status = if matches!(fault, Some(Fault::ConnectionReset | Fault::ResetAfter)) {
         0
     } else {
         response.status().as_u16()
@@ -250,6 +270,15 @@ async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) ->
         status,
         fault: fault.as_ref().map(|f| f.name().to_owned()),
     });
+    response
+}
+
+/// The real answer, with the request path filled into an error body's `resource`.
+async fn serve(next: Next, req: Request, path: &str) -> Response {
+    let mut response = next.run(req).await;
+    if let Some(PendingResource(err)) = response.extensions_mut().remove::<PendingResource>() {
+        response = err.into_response_for(resource_of(path));
+    }
     response
 }
 

@@ -303,7 +303,7 @@ impl Stager {
 
 fn is_transient(e: &crate::globus::Error) -> bool {
     match e {
-        crate::globus::Error::Network { .. } => true,
+        crate::globus::Error::Network { .. } | crate::globus::Error::TimedOut { .. } => true,
         crate::globus::Error::RetriesExhausted { .. } => true,
         crate::globus::Error::Api(a) => a.is_transient(),
         _ => false,

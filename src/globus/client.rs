@@ -176,6 +176,7 @@ pub struct GlobusClient {
     names: CollectionNames,
     data_access: Vec<String>,
     cache: tokio::sync::Mutex<HashMap<String, CachedToken>>,
+    timeout: Duration,
 }
 
 /// Builds a [`GlobusClient`] from explicit values (the commands take them from the config).
@@ -266,10 +267,11 @@ impl GlobusClientBuilder {
             self.transfer_url.as_deref().unwrap_or(DEFAULT_TRANSFER_URL),
             GSTAGE_TRANSFER_URL,
         )?;
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(60));
         let mut http = reqwest::Client::builder()
             .user_agent(concat!("gstage/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout.unwrap_or(Duration::from_secs(60)))
+            .timeout(timeout)
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
         if is_loopback(&auth_url) && is_loopback(&transfer_url) {
             http = http.no_proxy();
@@ -284,6 +286,7 @@ impl GlobusClientBuilder {
             names: self.names,
             data_access: self.data_access,
             cache: tokio::sync::Mutex::new(HashMap::new()),
+            timeout,
         })
     }
 }
@@ -306,6 +309,45 @@ fn base_url(raw: &str, var: &'static str) -> Result<Url, Error> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// The largest answer read. Globus's largest answers gstage asks for (1000 tasks in a
+/// `task_list` page) are a few MiB; anything far larger is not Globus speaking, and reading
+/// it whole could exhaust a login node's memory.
+pub(crate) const MAX_BODY: usize = 32 << 20;
+
+/// Reads a body of at most `limit` bytes: `Err(None)` when it is larger (announced or not),
+/// `Err(Some(_))` when the connection fails or times out on the way.
+async fn read_body(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
+        if body.len() + chunk.len() > limit {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Where a redirect points, as `` `scheme://host:port` `` (the path may hold anything), or a
+/// note that it points nowhere.
+fn redirect_target(from: &Url, location: Option<&reqwest::header::HeaderValue>) -> String {
+    match location
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| from.join(l).ok())
+    {
+        Some(to) => format!("`{}`", to.origin().ascii_serialization()),
+        None => "nowhere (no usable `Location`)".to_string(),
+    }
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -364,15 +406,7 @@ impl GlobusClient {
     /// Sends a call and reads its JSON answer.
     pub(crate) async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
         let bytes = self.execute(&call).await?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            service: call.service,
-            what: call.path.clone(),
-            // Auth answers carry tokens: name only where parsing failed.
-            detail: match call.service {
-                Service::Auth => format!("malformed at line {} column {}", e.line(), e.column()),
-                Service::Transfer => e.to_string(),
-            },
-        })
+        decode(call.service, &call.path, &bytes)
     }
 
     /// Sends a call with retries, token renewal on 401, and client consent on
@@ -469,19 +503,44 @@ impl GlobusClient {
             Body::Json(v) => req.json(v),
             Body::Form(f) => req.form(f),
         };
-        let network = |source| Error::Network {
-            service: call.service,
-            base: base.to_string(),
-            source,
+        let network = |source: reqwest::Error| {
+            if source.is_timeout() {
+                Error::TimedOut {
+                    service: call.service,
+                    base: base.to_string(),
+                    secs: self.timeout.as_secs(),
+                }
+            } else {
+                Error::Network {
+                    service: call.service,
+                    base: base.to_string(),
+                    source,
+                }
+            }
         };
         let resp = req.send().await.map_err(network)?;
         let status = resp.status();
+        if status.is_redirection() {
+            // Redirects are never followed: the token would go wherever `Location` says.
+            return Err(Error::Redirected {
+                service: call.service,
+                status: status.as_u16(),
+                to: redirect_target(resp.url(), resp.headers().get(reqwest::header::LOCATION)),
+            });
+        }
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp.bytes().await.map_err(network)?.to_vec();
+        let too_large = || Error::TooLarge {
+            service: call.service,
+            what: call.path.clone(),
+            limit_mib: MAX_BODY >> 20,
+        };
+        let body = read_body(resp, MAX_BODY)
+            .await
+            .map_err(|e| e.map_or_else(too_large, network))?;
         tracing::debug!(
             method = %call.method,
             path = %call.path,
@@ -653,13 +712,34 @@ impl GlobusClient {
     }
 }
 
+/// Reads a 2xx answer's JSON; any bytes give a value or an error, never a panic.
+pub(crate) fn decode<T: DeserializeOwned>(
+    service: Service,
+    path: &str,
+    bytes: &[u8],
+) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        service,
+        what: path.to_string(),
+        detail: if bytes.iter().all(u8::is_ascii_whitespace) {
+            "the answer was empty".to_string()
+        } else {
+            match service {
+                // Auth answers carry tokens: name only where parsing failed.
+                Service::Auth => format!("malformed at line {} column {}", e.line(), e.column()),
+                Service::Transfer => e.to_string(),
+            }
+        },
+    })
+}
+
 /// Whether sending the same request again may help.
 pub(crate) fn retryable(err: &Error) -> Retryable {
     match err {
         Error::Api(e) if e.is_transient() => Retryable::Yes {
             retry_after: e.retry_after,
         },
-        Error::Network { .. } => Retryable::Yes { retry_after: None },
+        Error::Network { .. } | Error::TimedOut { .. } => Retryable::Yes { retry_after: None },
         _ => Retryable::No,
     }
 }
@@ -695,6 +775,49 @@ mod tests {
         assert!(!is_loopback(
             &Url::parse("https://auth.globus.org/").unwrap()
         ));
+    }
+
+    mod arbitrary_answers {
+        use super::super::super::auth::TokenResponse;
+        use super::super::super::models::{SubmitResult, Task};
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_json() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                Just(serde_json::json!(42)),
+                Just(serde_json::json!(null)),
+                Just(serde_json::json!(["x"])),
+                Just(serde_json::json!({"a": 1})),
+                ".*".prop_map(serde_json::Value::from),
+            ]
+        }
+
+        proptest! {
+            /// Whatever bytes an answer holds, decoding gives a value or an error, never a
+            /// panic; Auth errors never quote the body (it may hold tokens).
+            #[test]
+            fn bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = decode::<Task>(Service::Transfer, "v0.10/task/x", &bytes);
+                if let Err(e) = decode::<TokenResponse>(Service::Auth, "v2/oauth2/token", &bytes) {
+                    let shown = e.to_string();
+                    let body = String::from_utf8_lossy(&bytes);
+                    prop_assert!(body.trim().len() < 8 || !shown.contains(body.trim()), "{}", shown);
+                }
+                for status in [200u16, 302, 400, 401, 403, 418, 429, 500, 503] {
+                    let _ = ApiError::from_response(Service::Transfer, status, Some("x"), &bytes).to_string();
+                }
+            }
+
+            /// The right keys with values of any type never panic the decoder either.
+            #[test]
+            fn wrong_types_never_panic(v in any_json()) {
+                let doc = serde_json::json!({"DATA_TYPE": "transfer_result", "task_id": v, "code": v, "DATA": v, "status": v});
+                let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+                let _ = decode::<SubmitResult>(Service::Transfer, "v0.10/transfer", &bytes);
+                let _ = decode::<Task>(Service::Transfer, "v0.10/task/x", &bytes);
+            }
+        }
     }
 
     #[test]

@@ -270,7 +270,7 @@ fn status_reason(status: u16) -> &'static str {
         502 => "bad gateway",
         503 => "service unavailable",
         504 => "gateway timeout",
-        _ => "unexpected status",
+        _ => "unexpected status (check that the configured service URL points at Globus)",
     }
 }
 
@@ -609,6 +609,18 @@ pub enum Error {
         /// The cause.
         source: reqwest::Error,
     },
+    /// No complete answer came within the request timeout (a stalled or trickling answer).
+    #[error(
+        "no complete answer from {service} at `{base}` within {secs}s (timed out); check the network and the proxy settings, or raise `timeout_secs` under `[globus]` in the config"
+    )]
+    TimedOut {
+        /// Which service.
+        service: Service,
+        /// Its base URL.
+        base: String,
+        /// The request timeout, in seconds.
+        secs: u64,
+    },
     /// A transient failure outlasted the retry budget.
     #[error("{last} (failed after {retries} retries in {:.1}s)", elapsed.as_secs_f64())]
     RetriesExhausted {
@@ -630,6 +642,31 @@ pub enum Error {
         what: String,
         /// What was wrong (without the body: it may hold tokens).
         detail: String,
+    },
+    /// An answer was larger than any Globus answer gstage asks for.
+    #[error(
+        "the answer from {service} to `{what}` is larger than {limit_mib} MiB and was refused; check that the configured service URL points at Globus and not at a proxy or portal page"
+    )]
+    TooLarge {
+        /// Which service.
+        service: Service,
+        /// The request path.
+        what: String,
+        /// The limit, in MiB.
+        limit_mib: usize,
+    },
+    /// The service answered with a redirect, which is never followed (the credentials would
+    /// go with it).
+    #[error(
+        "{service} answered {status} with a redirect to {to}, which gstage does not follow so that your credentials stay with Globus; check that the configured service URL is Globus's own address"
+    )]
+    Redirected {
+        /// Which service.
+        service: Service,
+        /// The HTTP status.
+        status: u16,
+        /// Where it pointed (origin only), already quoted.
+        to: String,
     },
     /// There is no stored login and no client credentials.
     #[error("not logged in to globus (no token store at `{path}`); run `gstage login`")]
@@ -714,7 +751,7 @@ impl Error {
             Error::Tokens(crate::tokens::Error::Corrupt { .. }) => Action::Relogin {
                 command: LoginCommand::default().to_string(),
             },
-            Error::Network { .. } => Action::Retry,
+            Error::Network { .. } | Error::TimedOut { .. } => Action::Retry,
             _ => Action::Fail,
         }
     }

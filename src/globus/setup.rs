@@ -45,7 +45,14 @@ pub fn configured_collections(config: &Config) -> Vec<CollectionId> {
 
 /// A client for the configured services acting as `credentials`.
 pub fn client(config: &Config, credentials: Credentials) -> Result<GlobusClient, Error> {
-    GlobusClient::builder()
+    let mut builder = GlobusClient::builder();
+    if let Some(t) = config.globus.timeout_secs {
+        builder = builder.timeout(std::time::Duration::from_secs(t.get()));
+    }
+    if let Some(t) = config.globus.connect_timeout_secs {
+        builder = builder.connect_timeout(std::time::Duration::from_secs(t.get()));
+    }
+    builder
         .auth_url(config.globus.auth_url.clone())
         .transfer_url(config.globus.transfer_url.clone())
         .maybe_client_id(config.globus.client_id.clone())

@@ -196,6 +196,33 @@ max_interval_secs = 2
     pub fn ledger(&self) -> gstage::ledger::Ledger {
         gstage::ledger::Ledger::open(&self.ledger_path()).expect("ledger opens")
     }
+
+    /// Every token of the stored login (access and refresh), to check output never holds one.
+    pub fn tokens(&self) -> Vec<String> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        match v.as_str() {
+                            Some(s) if k.ends_with("_token") && s.len() >= 8 => {
+                                out.push(s.to_owned());
+                            }
+                            _ => walk(v, out),
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let raw =
+            std::fs::read_to_string(self.path("config/gstage/tokens.json")).expect("token store");
+        let v: serde_json::Value = serde_json::from_str(&raw).expect("token store JSON");
+        let mut found = Vec::new();
+        walk(&v, &mut found);
+        assert!(!found.is_empty(), "the token store holds tokens");
+        found
+    }
 }
 
 pub fn text(out: &[u8]) -> String {
