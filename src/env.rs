@@ -13,6 +13,9 @@ pub const GSTAGE_CLIENT_ID: &str = "GSTAGE_CLIENT_ID";
 pub const GSTAGE_CLIENT_SECRET: &str = "GSTAGE_CLIENT_SECRET";
 /// Path of the task ledger, instead of the configured or default location.
 pub const GSTAGE_LEDGER: &str = "GSTAGE_LEDGER";
+/// A crash point for the crash-matrix tests (`crate::crashpoint`): the process kills itself
+/// there with `SIGKILL`.
+pub const GSTAGE_CRASH_AT: &str = "GSTAGE_CRASH_AT";
 /// Directory of the user's configuration (the XDG base directory rule).
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 

@@ -18,12 +18,13 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::globus::{AccessToken, RefreshToken};
+use crate::private_files::{self, Unsafe};
 
 /// Access tokens are used until this many seconds before they expire, then refreshed.
 pub const EXPIRY_MARGIN_SECS: i64 = 60;
@@ -201,10 +202,6 @@ pub struct StoreLock {
     _file: File,
 }
 
-fn euid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
 fn user_name(uid: u32) -> String {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
@@ -212,7 +209,7 @@ fn user_name(uid: u32) -> String {
         .map_or_else(|| uid.to_string(), |u| u.name)
 }
 
-/// Refuses a path that belongs to someone else or whose mode allows `forbidden` bits.
+/// Refuses a path that is a link, belongs to someone else or whose mode allows `forbidden` bits.
 fn check_meta(
     path: &Path,
     meta: &fs::Metadata,
@@ -220,38 +217,30 @@ fn check_meta(
     what: &'static str,
     fix: &'static str,
 ) -> Result<(), Error> {
-    if meta.file_type().is_symlink() {
-        return Err(Error::Symlink {
-            path: path.to_path_buf(),
-        });
-    }
-    let uid = euid();
-    if meta.uid() != uid {
-        return Err(Error::NotOwned {
-            path: path.to_path_buf(),
-            owner: meta.uid(),
+    let path = path.to_path_buf();
+    private_files::check(meta, forbidden).map_err(|problem| match problem {
+        Unsafe::Symlink => Error::Symlink { path },
+        Unsafe::NotOwned { owner, uid } => Error::NotOwned {
+            path,
+            owner,
             uid,
             user: user_name(uid),
-        });
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & forbidden != 0 {
-        return Err(Error::TooOpen {
-            path: path.to_path_buf(),
+        },
+        Unsafe::TooOpen { mode } => Error::TooOpen {
+            path,
             mode,
             what,
             fix,
-        });
-    }
-    Ok(())
+        },
+    })
 }
 
 /// Opens a file inside the store directory without following a symbolic link.
 fn open_nofollow(path: &Path, options: &mut OpenOptions) -> Result<Option<File>, Error> {
-    match options.custom_flags(nix::libc::O_NOFOLLOW).open(path) {
+    match private_files::open_nofollow(path, options) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => Err(Error::Symlink {
+        Err(e) if private_files::is_link_refusal(&e) => Err(Error::Symlink {
             path: path.to_path_buf(),
         }),
         Err(e) => Err(io("open", path)(e)),
@@ -378,8 +367,10 @@ impl TokenStore {
         tmp.write_all(&bytes)
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(io("write", tmp.path()))?;
+        crate::crashpoint::reached("tokens/written");
         tmp.persist(&self.path)
             .map_err(|e| io("replace", &self.path)(e.error))?;
+        crate::crashpoint::reached("tokens/renamed");
         File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(io("sync", dir))?;

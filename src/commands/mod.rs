@@ -57,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let mut ctx = Context::from_process(cli.format);
     ctx.verbosity = crate::output::Verbosity::from_flags(cli.quiet, cli.verbose);
     crate::output::init_logging(ctx.verbosity);
+    crate::crashpoint::arm(ctx.env.get(crate::env::GSTAGE_CRASH_AT).map(String::as_str))?;
     match cli.command {
         Command::Check(args) => check::run(&args, &ctx),
         Command::Bb(args) => bb::run(&args, &ctx),

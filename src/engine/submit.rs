@@ -49,6 +49,7 @@ impl Stager {
         direction: Direction,
         options: &StageOptions,
     ) -> Result<StageReport> {
+        crate::crashpoint::stage(direction, "planned");
         let tasks = plan.tasks(direction);
         let mut selected: Vec<&Task> = Vec::new();
         let mut staged: Vec<StagedTask> = Vec::new();
@@ -130,6 +131,7 @@ impl Stager {
                 }
             }
             records = self.records_of(&plan.cluster, &job_id, direction)?;
+            crate::crashpoint::stage(direction, "reserved");
         }
         let mut out = BTreeMap::new();
         for task in selected {
@@ -218,8 +220,10 @@ impl Stager {
                 return Err(e.into());
             }
         };
+        crate::crashpoint::stage(task.direction, "submitted");
         self.ledger()
             .record_submitted(record.id, result.task_id.0)?;
+        crate::crashpoint::stage(task.direction, "recorded");
         let how = match result.code {
             SubmitCode::Duplicate => Submission::Duplicate,
             SubmitCode::Accepted | SubmitCode::Other(_) => Submission::Accepted,

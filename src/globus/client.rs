@@ -675,6 +675,7 @@ impl GlobusClient {
             .ok_or(Error::MissingClientId)?;
         tracing::debug!(resource_server, "refreshing the access token");
         let resp = self.refresh_grant(&client_id, &refresh).await?;
+        crate::crashpoint::reached("refresh/received");
         let now = now_secs();
         for mut t in resp.into_stored(now) {
             if t.refresh_token.is_none()

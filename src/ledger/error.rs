@@ -47,6 +47,22 @@ pub enum Error {
         uid: u32,
     },
 
+    /// The ledger file or its directory can be changed by other users.
+    #[error(
+        "`{path}` has mode {mode:04o}, so other users can change your ledger {kind}; \
+         fix it with `chmod {fix} {path}`, or set `GSTAGE_LEDGER` to a private place"
+    )]
+    TooOpen {
+        /// The offending path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// `file` or `directory`, for the message.
+        kind: &'static str,
+        /// The mode to set.
+        fix: &'static str,
+    },
+
     /// The file exists but is not a gstage ledger (another program's database, or damaged).
     #[error(
         "`{path}` is not a gstage ledger ({reason}); move it aside (`mv {path} {path}.bad`) and \

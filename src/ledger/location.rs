@@ -7,9 +7,8 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use nix::libc;
-
 use super::error::{Error, Result};
+use crate::private_files::{self, Unsafe};
 
 /// How the ledger decides between the local-disk and the network-filesystem strategy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,12 +113,27 @@ pub(crate) fn default_path(home: &Path, xdg_state_home: Option<&Path>) -> PathBu
     state.join("gstage").join("ledger.sqlite")
 }
 
-fn euid() -> u32 {
-    nix::unistd::geteuid().as_raw()
+/// Group and others may not write the ledger or its directory: they could replace it or plant
+/// records. Reading is the user's choice (the ledger holds no secrets).
+const FORBIDDEN: u32 = 0o022;
+
+/// Turns a refusal of `path` (a `file` or `directory`) into the ledger's error, with its fix.
+fn refused(path: &Path, kind: &'static str, problem: Unsafe) -> Error {
+    let path = path.to_path_buf();
+    match problem {
+        Unsafe::Symlink => Error::Symlink { path, kind },
+        Unsafe::NotOwned { owner, uid } => Error::NotOwned { path, owner, uid },
+        Unsafe::TooOpen { mode } => Error::TooOpen {
+            path,
+            mode,
+            kind,
+            fix: if kind == "directory" { "700" } else { "600" },
+        },
+    }
 }
 
 /// Creates `dir` (and missing parents) private to the user, then checks that it is a real
-/// directory owned by the user.
+/// directory owned by the user that nobody else can write to.
 pub(crate) fn prepare_dir(dir: &Path) -> Result<()> {
     DirBuilder::new()
         .recursive(true)
@@ -135,66 +149,47 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<()> {
         path: dir.to_path_buf(),
         source,
     })?;
-    if meta.file_type().is_symlink() {
-        return Err(Error::Symlink {
-            path: dir.to_path_buf(),
-            kind: "directory",
-        });
-    }
-    check_owner(dir, meta.uid())
-}
-
-fn check_owner(path: &Path, owner: u32) -> Result<()> {
-    let uid = euid();
-    if owner == uid {
-        Ok(())
-    } else {
-        Err(Error::NotOwned {
-            path: path.to_path_buf(),
-            owner,
-            uid,
-        })
-    }
+    private_files::check(&meta, FORBIDDEN).map_err(|p| refused(dir, "directory", p))
 }
 
 /// Opens (creating 0600 if missing) a file of the ledger without following links, and checks
-/// its owner on the open descriptor so the check and the use concern the same file.
+/// its owner and mode on the open descriptor so the check and the use concern the same file.
 pub(crate) fn open_private_file(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|source| {
-            // O_NOFOLLOW on a link fails with ELOOP.
-            if source.raw_os_error() == Some(libc::ELOOP) {
-                Error::Symlink {
+    let file = private_files::open_nofollow(
+        path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600),
+    )
+    .map_err(|source| {
+        if private_files::is_link_refusal(&source) {
+            Error::Symlink {
+                path: path.to_path_buf(),
+                kind: "file",
+            }
+        } else if source.kind() == ErrorKind::PermissionDenied {
+            match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.uid() != private_files::euid() => Error::NotOwned {
                     path: path.to_path_buf(),
-                    kind: "file",
-                }
-            } else if source.kind() == ErrorKind::PermissionDenied {
-                match std::fs::symlink_metadata(path) {
-                    Ok(meta) if meta.uid() != euid() => Error::NotOwned {
-                        path: path.to_path_buf(),
-                        owner: meta.uid(),
-                        uid: euid(),
-                    },
-                    _ => Error::Io {
-                        action: "open",
-                        path: path.to_path_buf(),
-                        source,
-                    },
-                }
-            } else {
-                Error::Io {
+                    owner: meta.uid(),
+                    uid: private_files::euid(),
+                },
+                _ => Error::Io {
                     action: "open",
                     path: path.to_path_buf(),
                     source,
-                }
+                },
             }
-        })?;
+        } else {
+            Error::Io {
+                action: "open",
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
     let meta = file.metadata().map_err(|source| Error::Io {
         action: "inspect",
         path: path.to_path_buf(),
@@ -206,7 +201,7 @@ pub(crate) fn open_private_file(path: &Path) -> Result<File> {
             reason: "it is not a regular file".into(),
         });
     }
-    check_owner(path, meta.uid())?;
+    private_files::check(&meta, FORBIDDEN).map_err(|p| refused(path, "file", p))?;
     Ok(file)
 }
 

@@ -434,7 +434,9 @@ fn run_transaction<T>(
 ) -> Result<T, Failure> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let value = body(&tx)?;
+    crate::crashpoint::reached("ledger/before-commit");
     tx.commit()?;
+    crate::crashpoint::reached("ledger/after-commit");
     Ok(value)
 }
 

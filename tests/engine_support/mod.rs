@@ -33,6 +33,8 @@ pub struct Setup {
     /// Add a confidential client (`CLI_CLIENT`, `CLI_SECRET`) for the globus CLI, and let
     /// collections be used without a `data_access` consent (client identities have none).
     pub globus_cli: bool,
+    /// Globus Auth hands out a new refresh token on every refresh and spends the old one.
+    pub rotate_refresh_tokens: bool,
 }
 
 /// The confidential client the globus CLI uses in [`Setup::globus_cli`] worlds.
@@ -66,7 +68,8 @@ impl World {
                 Collection::new(grex, "Grex", dir.path().join("grex"))
                     .data_access_required(!setup.globus_cli),
             )
-            .error_retry_seconds(0.2);
+            .error_retry_seconds(0.2)
+            .rotate_refresh_tokens(setup.rotate_refresh_tokens);
         if setup.globus_cli {
             config = config.confidential_client(CLI_CLIENT, CLI_SECRET);
         }
