@@ -47,10 +47,34 @@ pub(crate) fn ledger_path(
 /// credentials), the ledger.
 pub(crate) fn open_stager(config: &Config, ctx: &Context) -> Result<Stager> {
     let credentials = Credentials::discover()?;
-    let client = crate::globus::setup::client(config, credentials)?;
     let path = ledger_path(config, &ctx.env)?;
     let ledger = Ledger::open(&path)?;
-    Ok(Stager::new(config, client, ledger))
+    let client = crate::globus::setup::client(config, credentials)?;
+    let limiter = shared_rate_limit(config, &client, &path);
+    Ok(Stager::new(
+        config,
+        client.with_rate_limiter(limiter),
+        ledger,
+    ))
+}
+
+/// The Transfer request-rate limit the user's processes share (`[limits]`), kept next to the
+/// ledger: one file per Globus user and Transfer service.
+fn shared_rate_limit(
+    config: &Config,
+    client: &crate::globus::GlobusClient,
+    ledger: &Path,
+) -> Option<crate::globus::RateLimiter> {
+    let dir = ledger.parent()?;
+    let name = crate::globus::RateLimiter::file_name(
+        client.transfer_url().as_str(),
+        &client.rate_limit_identity(),
+    );
+    crate::globus::RateLimiter::new(
+        dir.join(name),
+        f64::from(config.limits.requests_per_second),
+        config.limits.request_burst,
+    )
 }
 
 /// A job script's plan for the job named by flags or `SLURM_*`; invalid directives are shown
