@@ -274,7 +274,23 @@ pub(crate) fn stage(
         not_staged_before: not_staged_before(&context, &ctx.env),
     };
     let stager = open_stager(&config, ctx)?;
-    let report = super::block_on(stager.stage(&context, &plan, direction, &options))??;
+    // Inside an array element, the element's environment says which indices the array has.
+    let inside = ctx
+        .env
+        .get(env::SLURM_JOB_ID)
+        .and_then(|v| v.parse::<u64>().ok())
+        == Some(context.job_id);
+    let text = std::fs::read_to_string(script).unwrap_or_default();
+    let job = super::array::Job {
+        config: &config,
+        script: &text,
+        context: &context,
+        plan: &plan,
+        indices: inside
+            .then(|| crate::slurm::array::indices_from_env(&ctx.env))
+            .flatten(),
+    };
+    let report = super::block_on(super::array::stage(&stager, &job, direction, &options))??;
     match ctx.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {

@@ -13,6 +13,7 @@
 //! - [`Stager::status_of_job`], [`Stager::status_of_task`], [`Stager::list`],
 //!   [`Stager::cancel_job`], [`Stager::cancel_task`] (`query.rs`).
 
+mod array;
 mod document;
 mod error;
 pub mod failfast;
