@@ -31,7 +31,7 @@ pub const DEFAULT_BURST: u32 = 4;
 pub enum LimiterError {
     /// The state file could not be opened, locked, read or written.
     #[error(
-        "cannot use the request-rate file `{path}`: {source}\n  help: check that its directory exists and belongs to you, or set `[globus] rate_limit_per_second = 0` to turn the shared limit off"
+        "cannot use the request-rate file `{path}`: {source}; fix the folder's ownership, or turn the shared limit off with `[limits] requests_per_second = 0`"
     )]
     Io {
         /// The file.
