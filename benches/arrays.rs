@@ -42,7 +42,7 @@ fn main() {
     );
     let coalesced = run(elements, concurrency, true);
     let naive = run(elements, concurrency, false);
-    let rows: [(&str, fn(&Figures) -> String); 9] = [
+    let rows: [(&str, Show); 9] = [
         ("Globus tasks created", |f| f.tasks.to_string()),
         ("Transfer requests", |f| f.requests.to_string()),
         ("busiest second (requests)", |f| f.peak_rate.to_string()),
@@ -71,6 +71,9 @@ fn main() {
         println!("{name:<38} {:>14} {:>22}", show(&coalesced), show(&naive));
     }
 }
+
+/// One row's value from a mode's figures.
+type Show = fn(&Figures) -> String;
 
 struct Figures {
     tasks: u64,
