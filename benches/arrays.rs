@@ -90,13 +90,14 @@ struct Figures {
 fn run(elements: usize, concurrency: usize, coalesce: bool) -> Figures {
     let w = World::new();
     let path = w.path("site.toml");
-    let mut site = std::fs::read_to_string(&path).expect("site config");
-    if coalesce {
-        site.push_str("\n[limits]\ncoalesce_arrays = true\n");
+    let site = std::fs::read_to_string(&path).expect("site config");
+    let base = site.split("\n[limits]\n").next().unwrap_or_default();
+    let limits = if coalesce {
+        "coalesce_arrays = true\nrequests_per_second = 15\nrequest_burst = 4\n"
     } else {
-        site.push_str("\n[limits]\ncoalesce_arrays = false\nrequests_per_second = 0\n");
-    }
-    std::fs::write(&path, site).expect("site config");
+        "coalesce_arrays = false\nrequests_per_second = 0\n"
+    };
+    std::fs::write(&path, format!("{base}\n[limits]\n{limits}")).expect("site config");
     for i in 0..elements {
         std::fs::write(
             w.path(&format!("cedar/input/in_{i}.dat")),

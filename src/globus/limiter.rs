@@ -11,8 +11,12 @@
 //! `max(now, tat - tolerance)` and moves `tat` one interval (`1/rate`) past that. So at most
 //! `burst` requests go at once, then `rate` per second, and in any one-second window at most
 //! `burst + rate`. A process reserves its slot and sleeps until it, so the lock is held only for
-//! the few microseconds of one read and one write. A damaged or missing file counts as an empty
-//! queue; a file from a clock far in the future is capped so it can never stall anyone for long.
+//! the few microseconds of one read and one write. Slots are reserved at most [`HORIZON`] ahead:
+//! when the queue is longer, the process reserves nothing, sleeps a random part of the horizon and
+//! asks again. So a process killed while it waits (a hook cancelled, a node lost) wastes at most
+//! the slot it held, and dead reservations can never pile up into a queue that starves the living.
+//! A damaged or missing file counts as an empty queue; a file from a clock far in the future is
+//! treated as empty so it can never stall anyone for long.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -25,6 +29,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const DEFAULT_RATE: f64 = 15.0;
 /// Requests that may go at once after a quiet spell.
 pub const DEFAULT_BURST: u32 = 4;
+/// How far ahead a slot may be reserved, in seconds.
+pub const HORIZON: f64 = 2.0;
+
+/// What a process got from the queue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Turn {
+    /// A slot, this long from now.
+    Slot(Duration),
+    /// Nothing: the queue is longer than [`HORIZON`]; ask again after this long.
+    Later(Duration),
+}
 
 /// Why the shared limit could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -87,16 +102,22 @@ impl RateLimiter {
 
     /// Takes the next slot and sleeps until it comes.
     pub async fn acquire(&self) -> Result<(), LimiterError> {
-        let wait = self.reserve(now_secs())?;
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        loop {
+            match self.reserve(now_secs())? {
+                Turn::Slot(wait) => {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    return Ok(());
+                }
+                Turn::Later(wait) => tokio::time::sleep(wait).await,
+            }
         }
-        Ok(())
     }
 
-    /// Takes the next slot at time `now` (seconds since the epoch) and says how long to wait
-    /// for it.
-    pub fn reserve(&self, now: f64) -> Result<Duration, LimiterError> {
+    /// Takes the next slot at time `now` (seconds since the epoch) if it is within
+    /// [`HORIZON`], and says how long to wait for it (or before asking again).
+    pub fn reserve(&self, now: f64) -> Result<Turn, LimiterError> {
         let io = |source| LimiterError::Io {
             path: self.path.clone(),
             source,
@@ -117,15 +138,29 @@ impl RateLimiter {
         result
     }
 
-    fn reserve_locked(&self, file: &mut File, now: f64) -> std::io::Result<Duration> {
+    fn reserve_locked(&self, file: &mut File, now: f64) -> std::io::Result<Turn> {
         let mut text = String::new();
         file.read_to_string(&mut text)?;
         let (slot, tat) = next_slot(read_tat(&text), now, self.interval, self.tolerance);
+        if slot - now > HORIZON {
+            return Ok(Turn::Later(Duration::from_secs_f64(
+                HORIZON * (0.5 + 0.5 * jitter()),
+            )));
+        }
         file.seek(SeekFrom::Start(0))?;
         file.set_len(0)?;
         file.write_all(format!("{tat:.6}\n").as_bytes())?;
-        Ok(Duration::from_secs_f64((slot - now).max(0.0)))
+        Ok(Turn::Slot(Duration::from_secs_f64((slot - now).max(0.0))))
     }
+}
+
+/// A number in [0, 1) that differs between processes and moments, so waiters spread out.
+fn jitter() -> f64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed = std::process::id().wrapping_mul(2_654_435_761) ^ nanos.wrapping_mul(40_503);
+    f64::from(mixed % 1_000_000) / 1_000_000.0
 }
 
 /// The stored arrival time; anything unreadable counts as an empty queue.
@@ -196,11 +231,34 @@ mod tests {
         let path = dir.path().join("rate");
         let a = RateLimiter::new(&path, 10.0, 2).unwrap();
         let b = RateLimiter::new(&path, 10.0, 2).unwrap();
-        let waits: Vec<Duration> = (0..6)
+        let turns: Vec<Turn> = (0..6)
             .map(|i| if i % 2 == 0 { &a } else { &b }.reserve(1000.0).unwrap())
             .collect();
-        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        let ms: Vec<u128> = turns
+            .iter()
+            .map(|t| match t {
+                Turn::Slot(d) => d.as_millis(),
+                Turn::Later(_) => u128::MAX,
+            })
+            .collect();
         assert_eq!(ms, [0, 0, 100, 200, 300, 400]);
+    }
+
+    #[test]
+    fn nothing_is_reserved_beyond_the_horizon() {
+        let dir = tempfile::tempdir().unwrap();
+        let limiter = RateLimiter::new(dir.path().join("rate"), 10.0, 1).unwrap();
+        let slots = (0..40)
+            .filter(|_| matches!(limiter.reserve(1000.0).unwrap(), Turn::Slot(_)))
+            .count();
+        // Slots up to two seconds ahead at 10 a second: 21 (now, then every 0.1 s up to 2 s).
+        assert_eq!(slots, 21);
+        let stored = std::fs::read_to_string(dir.path().join("rate")).unwrap();
+        assert_eq!(
+            read_tat(&stored),
+            1002.1,
+            "refused turns left the queue alone"
+        );
     }
 
     /// The variable that makes [`one_process_takes_slots`] use the parent's file.
@@ -218,10 +276,12 @@ mod tests {
             std::env::var_os(CHILD_FILE).map_or_else(|| own.path().join("rate"), PathBuf::from);
         let limiter = RateLimiter::new(&path, CHILD_RATE, CHILD_BURST).unwrap();
         let mut slots = Vec::new();
-        for _ in 0..CHILD_SLOTS {
+        while slots.len() < CHILD_SLOTS {
             let now = now_secs();
-            let wait = limiter.reserve(now).unwrap();
-            slots.push(now + wait.as_secs_f64());
+            match limiter.reserve(now).unwrap() {
+                Turn::Slot(wait) => slots.push(now + wait.as_secs_f64()),
+                Turn::Later(wait) => std::thread::sleep(wait),
+            }
         }
         println!(
             "SLOTS {}",
