@@ -103,6 +103,8 @@ pub struct Config {
     pub wrapper: WrapperConfig,
     /// Mail to users and log lines for admins when staging fails.
     pub notify: crate::notify::NotifyConfig,
+    /// Request rate, task size and job-array coalescing.
+    pub limits: crate::limits::LimitsConfig,
     /// The files read, site first.
     pub files: Vec<PathBuf>,
 }
@@ -366,6 +368,7 @@ struct RawConfig {
     poll: Option<PollConfig>,
     wrapper: Option<WrapperConfig>,
     notify: Option<Spanned<crate::notify::NotifyConfig>>,
+    limits: Option<crate::limits::LimitsConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -602,6 +605,7 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
         poll: PollConfig::default(),
         wrapper: WrapperConfig::default(),
         notify: crate::notify::NotifyConfig::default(),
+        limits: crate::limits::LimitsConfig::default(),
         files: Vec::new(),
     };
     let site_file = (layers.len() > 1).then(|| layers.first().map(|l| l.file.clone()));
@@ -685,6 +689,9 @@ fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
         }
         if let Some(n) = raw.notify {
             config.notify = n.into_inner();
+        }
+        if let Some(l) = raw.limits {
+            config.limits = l;
         }
         config.files.push(file);
     }

@@ -16,6 +16,7 @@ pub mod env;
 pub mod exit;
 pub mod globus;
 pub mod ledger;
+pub mod limits;
 pub mod notify;
 pub mod options;
 pub mod output;

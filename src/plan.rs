@@ -553,5 +553,7 @@ fn collapse_slashes(path: &str) -> String {
     out
 }
 
+pub mod array;
+
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,8 @@ use crate::faults::FaultRule;
 const DEFAULT_EXPIRES_IN: u64 = 172_800;
 /// The documented per-user limit of concurrently running transfer tasks.
 const DEFAULT_ACTIVE_TASK_LIMIT: usize = 3;
+/// The per-user limit of unfinished (queued or running) tasks that the service's FAQ quotes.
+const DEFAULT_PENDING_TASK_LIMIT: usize = 100;
 
 /// The whole emulator configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,6 +44,10 @@ pub struct Config {
     /// How many tasks of one user run at once; the others are queued.
     #[serde(default = "default_active_task_limit")]
     pub active_task_limit: usize,
+    /// How many unfinished (queued or running) tasks one user may have; a submission beyond it
+    /// is refused.
+    #[serde(default = "default_pending_task_limit")]
+    pub pending_task_limit: usize,
     /// Username or id the auto-approving authorize endpoint logs in as (default: the first identity).
     #[serde(default)]
     pub login_as: Option<String>,
@@ -65,6 +71,9 @@ fn default_expires_in() -> u64 {
 fn default_active_task_limit() -> usize {
     DEFAULT_ACTIVE_TASK_LIMIT
 }
+fn default_pending_task_limit() -> usize {
+    DEFAULT_PENDING_TASK_LIMIT
+}
 fn default_retry_interval() -> f64 {
     1.0
 }
@@ -87,6 +96,7 @@ impl Config {
             rotate_refresh_tokens: false,
             throughput: None,
             active_task_limit: DEFAULT_ACTIVE_TASK_LIMIT,
+            pending_task_limit: DEFAULT_PENDING_TASK_LIMIT,
             login_as: None,
             seed: 0,
             error_retry_seconds: default_retry_interval(),
@@ -193,6 +203,13 @@ impl Config {
         self
     }
 
+    /// Sets how many unfinished tasks one user may have before submissions are refused.
+    #[must_use]
+    pub fn pending_task_limit(mut self, limit: usize) -> Self {
+        self.pending_task_limit = limit;
+        self
+    }
+
     /// Chooses the identity (username or id) the authorize endpoint logs in as.
     #[must_use]
     pub fn login_as(mut self, who: &str) -> Self {
@@ -241,6 +258,9 @@ impl Config {
         }
         if self.active_task_limit == 0 {
             return invalid("`active_task_limit` must be at least 1".to_owned());
+        }
+        if self.pending_task_limit < self.active_task_limit {
+            return invalid("`pending_task_limit` must be at least `active_task_limit`".to_owned());
         }
         if !(self.error_retry_seconds.is_finite() && self.error_retry_seconds > 0.0) {
             return invalid("`error_retry_seconds` must be a positive number".to_owned());

@@ -207,6 +207,7 @@ fn resource_of(path: &str) -> &str {
 }
 
 async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let at_ms = u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);
@@ -269,6 +270,7 @@ async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) ->
         query,
         status,
         fault: fault.as_ref().map(|f| f.name().to_owned()),
+        at_ms,
     });
     response
 }

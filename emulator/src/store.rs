@@ -17,6 +17,8 @@ use crate::task::Task;
 /// State shared by every request handler, task runner and the control surface.
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    /// When the emulator started; request times count from here.
+    pub(crate) started: std::time::Instant,
     store: Mutex<Store>,
     pub(crate) faults: Mutex<FaultState>,
     /// Woken when a task frees a slot or changes state, so queued tasks re-check.
@@ -30,6 +32,7 @@ impl Shared {
         let faults = FaultState::new(config.seed, config.faults.clone());
         Arc::new(Self {
             config,
+            started: std::time::Instant::now(),
             store: Mutex::new(Store::default()),
             faults: Mutex::new(faults),
             wakeup: Notify::new(),
@@ -132,6 +135,8 @@ pub struct RequestRecord {
     pub status: u16,
     /// Name of the injected fault, if one was.
     pub fault: Option<String>,
+    /// When it arrived, in milliseconds since the emulator started (for request-rate figures).
+    pub at_ms: u64,
 }
 
 /// Request and fault counters, for assertions such as "the retry really happened".
@@ -145,6 +150,12 @@ pub struct Stats {
     pub faults_injected: u64,
     /// Tasks created (duplicates of a submission id do not count).
     pub tasks_created: u64,
+    /// The most tasks one user ever had running at once (the active limit caps it).
+    pub peak_running_per_user: u64,
+    /// The most unfinished tasks one user ever had (the pending limit caps it).
+    pub peak_pending_per_user: u64,
+    /// Submissions refused because the user had too many unfinished tasks.
+    pub refused_pending_limit: u64,
 }
 
 #[derive(Default)]

@@ -699,3 +699,54 @@ async fn control_api_over_http() {
         .expect("json");
     assert_eq!(tasks, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submissions_beyond_the_pending_limit_are_refused_until_tasks_finish() {
+    let world = World::new();
+    write(&world.root("archive").join("f.bin"), &content(2_000, 5));
+    let config = world
+        .config()
+        .throughput(4_000)
+        .active_task_limit(2)
+        .pending_task_limit(3);
+    let e = env_with(world, config).await;
+    let first = transfer_doc(
+        e.world.archive,
+        e.world.archive,
+        &[("/f.bin", "/p0.bin")],
+        json!({}),
+    );
+    let a = e.api.post("/v0.10/transfer", &e.alice, &first).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let first_id = a.body["task_id"].as_str().expect("task id").to_owned();
+    let mut ids = vec![first_id.clone()];
+    for i in 1..3 {
+        ids.push(
+            e.submit(&[("/f.bin", &format!("/p{i}.bin"))], json!({}))
+                .await,
+        );
+    }
+    let refused = transfer_doc(
+        e.world.archive,
+        e.world.archive,
+        &[("/f.bin", "/p3.bin")],
+        json!({}),
+    );
+    let r = e.api.post("/v0.10/transfer", &e.alice, &refused).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["code"], "ClientError.RequestLimitExceeded");
+    // A re-sent submission id is still answered with its task.
+    let again = e.api.post("/v0.10/transfer", &e.alice, &first).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["code"], "Duplicate");
+    assert_eq!(again.body["task_id"], first_id.as_str());
+    for id in &ids {
+        e.until(id, finished).await;
+    }
+    let later = e.api.post("/v0.10/transfer", &e.alice, &refused).await;
+    assert_eq!(later.status, StatusCode::ACCEPTED, "{}", later.body);
+    let stats = e.emulator.stats();
+    assert_eq!(stats.refused_pending_limit, 1);
+    assert_eq!(stats.peak_pending_per_user, 3);
+    assert!(stats.peak_running_per_user <= 2, "{stats:?}");
+}

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format};
 
+mod array;
 pub mod bb;
 pub mod cancel;
 pub mod check;

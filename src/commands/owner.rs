@@ -155,8 +155,34 @@ impl Owner {
             Direction::In => "stage-in",
             Direction::Out => "stage-out",
         };
-        block_on(stager.stage(&self.context, &plan, direction, &options))?
+        let job = super::array::Job {
+            config: &self.config,
+            script: &self.script,
+            context: &self.context,
+            plan: &plan,
+            indices: self.array_indices(direction),
+        };
+        block_on(super::array::stage(&stager, &job, direction, &options))?
             .map_err(|e| self.reason(what, &anyhow::Error::new(e)))
+    }
+
+    /// The indices of the job's array, from Slurm, when its stage-in may share the array's
+    /// tasks; `None` (the element stages alone) when Slurm cannot say.
+    fn array_indices(&self, direction: Direction) -> Option<crate::plan::array::IndexSet> {
+        let array = self.context.array_job_id?;
+        if direction != Direction::In || !self.config.limits.coalesce_arrays {
+            return None;
+        }
+        match self.slurm.array_indices(array) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot list the elements of job array {array}: {e}; staging job {} alone",
+                    self.job.job_id
+                );
+                None
+            }
+        }
     }
 
     /// One Reason line for an error that stopped a stage: what failed, then the fix.
@@ -257,17 +283,26 @@ impl Owner {
         let stager = self.stager()?;
         let cluster = self.cluster();
         let job = self.job.job_id.to_string();
-        match block_on(stager.status_of_job(&cluster, &job))? {
-            Ok(status) => Ok(status
-                .tasks
-                .into_iter()
-                .filter(|v| {
-                    direction.is_none_or(|d| v.direction.as_deref() == Some(&d.to_string()))
-                })
-                .collect()),
-            Err(crate::engine::Error::NotFound { .. }) => Ok(Vec::new()),
-            Err(e) => Err(self.reason("status", &anyhow::Error::new(e))),
+        let mut views = match block_on(stager.status_of_job(&cluster, &job))? {
+            Ok(status) => status.tasks,
+            Err(crate::engine::Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(self.reason("status", &anyhow::Error::new(e))),
+        };
+        // An array element's stage-in may be carried by the array's shared tasks.
+        if let (Some(array), Some(index)) = (self.context.array_job_id, self.context.array_task_id)
+        {
+            let shared = block_on(stager.array_element_views(&cluster, array, index))?
+                .map_err(|e| self.reason("status", &anyhow::Error::new(e)))?;
+            for v in shared {
+                if !views.iter().any(|w| w.label == v.label) {
+                    views.push(v);
+                }
+            }
         }
+        Ok(views
+            .into_iter()
+            .filter(|v| direction.is_none_or(|d| v.direction.as_deref() == Some(&d.to_string())))
+            .collect())
     }
 
     fn cluster(&self) -> String {

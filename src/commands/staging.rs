@@ -47,10 +47,34 @@ pub(crate) fn ledger_path(
 /// credentials), the ledger.
 pub(crate) fn open_stager(config: &Config, ctx: &Context) -> Result<Stager> {
     let credentials = Credentials::discover()?;
-    let client = crate::globus::setup::client(config, credentials)?;
     let path = ledger_path(config, &ctx.env)?;
     let ledger = Ledger::open(&path)?;
-    Ok(Stager::new(config, client, ledger))
+    let client = crate::globus::setup::client(config, credentials)?;
+    let limiter = shared_rate_limit(config, &client, &path);
+    Ok(Stager::new(
+        config,
+        client.with_rate_limiter(limiter),
+        ledger,
+    ))
+}
+
+/// The Transfer request-rate limit the user's processes share (`[limits]`), kept next to the
+/// ledger: one file per Globus user and Transfer service.
+fn shared_rate_limit(
+    config: &Config,
+    client: &crate::globus::GlobusClient,
+    ledger: &Path,
+) -> Option<crate::globus::RateLimiter> {
+    let dir = ledger.parent()?;
+    let name = crate::globus::RateLimiter::file_name(
+        client.transfer_url().as_str(),
+        &client.rate_limit_identity(),
+    );
+    crate::globus::RateLimiter::new(
+        dir.join(name),
+        f64::from(config.limits.requests_per_second),
+        config.limits.request_burst,
+    )
 }
 
 /// A job script's plan for the job named by flags or `SLURM_*`; invalid directives are shown
@@ -239,7 +263,23 @@ pub(crate) fn stage(
         not_staged_before: not_staged_before(&context, &ctx.env),
     };
     let stager = open_stager(&config, ctx)?;
-    let report = super::block_on(stager.stage(&context, &plan, direction, &options))??;
+    // Inside an array element, the element's environment says which indices the array has.
+    let inside = ctx
+        .env
+        .get(env::SLURM_JOB_ID)
+        .and_then(|v| v.parse::<u64>().ok())
+        == Some(context.job_id);
+    let text = std::fs::read_to_string(script).unwrap_or_default();
+    let job = super::array::Job {
+        config: &config,
+        script: &text,
+        context: &context,
+        plan: &plan,
+        indices: inside
+            .then(|| crate::slurm::array::indices_from_env(&ctx.env))
+            .flatten(),
+    };
+    let report = super::block_on(super::array::stage(&stager, &job, direction, &options))??;
     match ctx.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {

@@ -49,6 +49,18 @@ pub enum Error {
         /// The `--when` that needs it.
         when: crate::options::When,
     },
+    /// The lock that lets one element of a job array submit the array's shared tasks could not
+    /// be taken.
+    #[error(
+        "cannot lock `{path}` to stage the job array: {source}; check that the ledger's folder exists and belongs to you"
+    )]
+    ArrayLock {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// The operating system's answer.
+        #[source]
+        source: std::io::Error,
+    },
     /// Nothing is known about the job or task asked for, neither in the ledger nor at Globus.
     #[error(
         "{what} is not in the ledger and Globus has no task labelled for it; `gstage list` shows the recorded transfers"
@@ -67,7 +79,7 @@ impl Error {
             Error::Ledger(e) => e.exit_code(),
             Error::NotFound { .. } => exit::NOT_FOUND,
             Error::OutcomeUnknown { .. } | Error::PlanChanged { .. } => exit::USAGE,
-            Error::Mkdir { .. } => exit::FAILURE,
+            Error::Mkdir { .. } | Error::ArrayLock { .. } => exit::FAILURE,
         }
     }
 }

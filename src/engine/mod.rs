@@ -14,6 +14,7 @@
 //!   [`Stager::cancel_job`], [`Stager::cancel_task`] (`query.rs`).
 
 mod archive;
+mod array;
 mod document;
 mod error;
 pub mod failfast;

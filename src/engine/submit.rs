@@ -247,7 +247,7 @@ impl Stager {
     }
 
     /// Rule 3: whether an earlier attempt may be missing from the ledger.
-    fn may_have_lost(&self, not_staged_before: Option<DateTime<Utc>>) -> Result<bool> {
+    pub(super) fn may_have_lost(&self, not_staged_before: Option<DateTime<Utc>>) -> Result<bool> {
         let Some(bound) = not_staged_before else {
             return Ok(true);
         };
@@ -258,7 +258,7 @@ impl Stager {
     }
 
     /// The tasks Globus already has under the planned labels.
-    async fn find_by_label(&self, tasks: &[&Task]) -> Result<BTreeMap<usize, TaskId>> {
+    pub(super) async fn find_by_label(&self, tasks: &[&Task]) -> Result<BTreeMap<usize, TaskId>> {
         let mut found = BTreeMap::new();
         for task in tasks {
             let query = TaskQuery {
@@ -289,7 +289,7 @@ impl Stager {
     /// `--optional` stage-in fails. A destination that maps to a local path of this cluster is
     /// created here, as the user running gstage (no request); any other path on the cluster's
     /// collection is created with the Transfer `mkdir` call.
-    async fn create_destination_dirs(&self, tasks: &[Task]) -> Result<()> {
+    pub(super) async fn create_destination_dirs(&self, tasks: &[Task]) -> Result<()> {
         let Some(cluster) = self.config.cluster.collection else {
             return Ok(());
         };

@@ -177,6 +177,7 @@ pub struct GlobusClient {
     data_access: Vec<String>,
     cache: tokio::sync::Mutex<HashMap<String, CachedToken>>,
     timeout: Duration,
+    limiter: Option<super::limiter::RateLimiter>,
 }
 
 /// Builds a [`GlobusClient`] from explicit values (the commands take them from the config).
@@ -287,6 +288,7 @@ impl GlobusClientBuilder {
             data_access: self.data_access,
             cache: tokio::sync::Mutex::new(HashMap::new()),
             timeout,
+            limiter: None,
         })
     }
 }
@@ -371,6 +373,22 @@ impl GlobusClient {
         GlobusClientBuilder::default()
     }
 
+    /// Shares `limiter` (a request-rate limit kept in a file) with the user's other processes:
+    /// every Transfer request, retries included, waits for its slot.
+    pub fn with_rate_limiter(mut self, limiter: Option<super::limiter::RateLimiter>) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
+    /// Who the shared rate limit is kept for: the token store's owner, or the service identity.
+    pub fn rate_limit_identity(&self) -> String {
+        match &self.credentials {
+            Credentials::Store(store) => store.path().display().to_string(),
+            Credentials::Client { id, .. } => format!("client {id}"),
+            Credentials::AccessToken(_) | Credentials::None => "token".to_owned(),
+        }
+    }
+
     /// Auth's base URL, with a trailing `/`.
     pub fn auth_url(&self) -> &Url {
         &self.auth_url
@@ -421,6 +439,7 @@ impl GlobusClient {
                 Auth::Bearer(rs) => Some(self.access_token(rs, stale.as_ref()).await?),
                 Auth::None | Auth::Basic => None,
             };
+            self.take_rate_slot(call).await;
             let err = match self.send_once(call, token.as_ref()).await {
                 Ok(body) => return Ok(body),
                 Err(err) => err,
@@ -465,6 +484,22 @@ impl GlobusClient {
                 }
                 None => return Err(err),
             }
+        }
+    }
+
+    /// Waits for this request's slot under the shared Transfer rate limit. The limit is a
+    /// courtesy that keeps many processes from being refused: when its file cannot be used, the
+    /// request goes anyway (a 429 is still retried after `Retry-After`) and a warning says why.
+    async fn take_rate_slot(&self, call: &Call) {
+        let Some(limiter) = self
+            .limiter
+            .as_ref()
+            .filter(|_| call.service == Service::Transfer)
+        else {
+            return;
+        };
+        if let Err(e) = limiter.acquire().await {
+            tracing::warn!("{e}");
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod limiter;
 pub mod models;
 pub mod retry;
 pub mod scopes;
@@ -21,6 +22,7 @@ pub use error::{
     Action, ApiError, AuthorizationParameters, CollectionName, CollectionNames, CollectionRef,
     Error, LoginCommand, Service,
 };
+pub use limiter::RateLimiter;
 pub use models::{
     CancelResult, Endpoint, Event, FileEntry, FileList, FilterMethod, FilterRule, FilterRuleTag,
     FilterType, MkdirResult, SubmissionId, SubmitCode, SubmitResult, SuccessfulTransfer, SyncLevel,

@@ -99,6 +99,9 @@ display_name = "Alliance Cedar"
 [poll]
 interval_secs = 1
 max_interval_secs = 2
+
+[limits]
+requests_per_second = 0
 "#,
             base = emu.base_url(),
             root = dir.path().join("grex").display(),

@@ -113,6 +113,12 @@ async fn acquire_slot(shared: &Shared, id: Uuid) -> Gate {
             }
             if runnable && running < limit && !older_waiting {
                 task.running = true;
+                let now_running = u64::try_from(running + 1).unwrap_or(u64::MAX);
+                store.stats.peak_running_per_user =
+                    store.stats.peak_running_per_user.max(now_running);
+                let Some(task) = store.task_mut(id) else {
+                    return Gate::Stop;
+                };
                 task.nice_status = Some("OK".to_owned());
                 task.start_time = Some(std::time::Instant::now());
                 task.event(

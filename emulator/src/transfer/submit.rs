@@ -245,6 +245,19 @@ fn result_body(code: &str, message: &str, submission_id: &str, task_id: Uuid) ->
     })
 }
 
+/// The refusal of a task beyond the per-user pending limit. The limit is quoted in the service's
+/// FAQ; its error code is not, so this uses the documented `ClientError.RequestLimitExceeded`
+/// under 409 Conflict (the request is well formed; the user's state refuses it).
+fn pending_limit_error(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "ClientError.RequestLimitExceeded",
+        format!(
+            "You have {limit} pending tasks, the most allowed; wait for some to finish before submitting more"
+        ),
+    )
+}
+
 pub(crate) async fn submit(
     State(shared): State<Arc<Shared>>,
     caller: Caller,
@@ -280,6 +293,19 @@ pub(crate) async fn submit(
         let source = access::find(&shared, &doc.source)?;
         let destination = access::find(&shared, &doc.destination)?;
         access::check(&store, &caller, &[&source, &destination], Use::Submission)?;
+        let pending = store
+            .tasks
+            .iter()
+            .filter(|t| t.owner_id == caller.principal.id && !t.status.is_finished())
+            .count();
+        if pending >= shared.config.pending_task_limit {
+            store.stats.refused_pending_limit += 1;
+            return Err(pending_limit_error(shared.config.pending_task_limit));
+        }
+        store.stats.peak_pending_per_user = store
+            .stats
+            .peak_pending_per_user
+            .max(u64::try_from(pending + 1).unwrap_or(u64::MAX));
         let now = Utc::now();
         let task = Task {
             id: Uuid::new_v4(),
