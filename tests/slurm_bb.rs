@@ -421,3 +421,105 @@ fn a_slurmctld_restart_during_stage_in_leaves_one_task_and_one_run() {
     assert_eq!(runs, "run\n", "the job ran once");
     fs::remove_dir_all(&dir).ok();
 }
+
+/// Clears the emulator's faults when the test ends, passed or not, so no other test sees them.
+struct FaultsOn<'a>(&'a globus_emulator::EmulatorHandle);
+
+impl Drop for FaultsOn<'_> {
+    fn drop(&mut self) {
+        self.0.clear_faults();
+    }
+}
+
+/// The burst buffer part of the fault soak (docs/reliability.md): jobs staged in and out by
+/// Slurm's own phases while a fifth of all Globus requests fail transiently. Every job runs with
+/// its input, its results arrive, Globus holds exactly one task per direction and job, and the
+/// user's ledger (`gstage list`, which reads nothing else) holds every one of them.
+#[test]
+fn twenty_burst_buffer_jobs_arrive_whole_under_transient_faults() {
+    const JOBS: usize = 20;
+    let w = bed();
+    let _turn = exclusive();
+    let dir = w.job_dir("soak");
+    let (in_root, input) = w.remote_dir("soak-in", &[]);
+    let (out_root, output) = w.remote_dir("soak-out", &[]);
+    let mut scripts = Vec::new();
+    for i in 0..JOBS {
+        fs::create_dir_all(in_root.join(i.to_string())).expect("mkdir");
+        fs::write(
+            in_root.join(format!("{i}/a.txt")),
+            format!("input of job {i}\n"),
+        )
+        .expect("write an input");
+        let script = dir.join(format!("job-{i}.sh"));
+        w.write_as_user(
+            &script,
+            &format!(
+                "#!/bin/bash\n#GLOBUS stage-in remote:{input}/{i}/ ./in-{i}/\n\
+                 #GLOBUS stage-out ./out-{i}/ remote:{output}/%j/\n\
+                 mkdir -p out-{i}\ntr a-z A-Z < in-{i}/a.txt > out-{i}/a.txt\n"
+            ),
+        );
+        scripts.push(script);
+    }
+
+    let before = w.emulator.stats();
+    w.emulator.reseed(7);
+    let _faults = FaultsOn(&w.emulator);
+    for rule in globus_emulator::rules_for_shares(globus_emulator::transient_mix()) {
+        w.emulator.inject(rule);
+    }
+    let jobs: Vec<String> = scripts
+        .iter()
+        .map(|s| {
+            w.sbatch(&dir, &[s.to_str().expect("utf-8 path")])
+                .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)))
+        })
+        .collect();
+    for (i, job) in jobs.iter().enumerate() {
+        let info = w.wait_final(job, 600);
+        assert_eq!(
+            field(&info, "JobState"),
+            Some("COMPLETED"),
+            "job {i}: {info}"
+        );
+        let arrived = w.wait_file(&out_root.join(job).join("a.txt"), 300);
+        assert_eq!(arrived, format!("INPUT OF JOB {i}\n"), "job {i}'s results");
+    }
+    let after = w.emulator.stats();
+    let requests = after.total_requests - before.total_requests;
+    let faults = after.faults_injected - before.faults_injected;
+    // The mix is 20 %; the seeded draw over a few hundred requests stays well above 10 %.
+    assert!(
+        faults * 10 >= requests,
+        "only {faults} of {requests} requests were faulted"
+    );
+
+    let listed = w
+        .as_user(env!("CARGO_BIN_EXE_gstage"))
+        .args(["list", "--format", "json", "--limit", "1000"])
+        .output()
+        .expect("run gstage list");
+    let ledger = text_of(&listed);
+    assert!(listed.status.success(), "{ledger}");
+    for job in &jobs {
+        let tasks = w.tasks_of(job);
+        assert_eq!(
+            tasks.len(),
+            2,
+            "job {job}: one task per direction: {tasks:?}"
+        );
+        for t in &tasks {
+            assert!(
+                ledger.contains(&t.task_id.to_string()),
+                "job {job}: task {} is not in the ledger",
+                t.task_id
+            );
+        }
+    }
+    println!(
+        "burst buffer soak: {JOBS} jobs, {} tasks, {faults} of {requests} requests faulted",
+        2 * JOBS
+    );
+    fs::remove_dir_all(&dir).ok();
+}

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use engine_support::{World, text};
-use globus_emulator::{Fault, FaultRule};
+use globus_emulator::{rules_for_shares, transient_mix};
 use gstage::globus::RetryPolicy;
 use rand::{RngExt, SeedableRng};
 
@@ -34,33 +34,6 @@ const HANG_GUARD: Duration = Duration::from_secs(600);
 
 const SCRIPT: &str = "#GLOBUS stage-in cedar:/soak/in/%j/ ./jobs/%j/input/
 #GLOBUS stage-out ./jobs/%j/results/ cedar:/soak/out/%j/";
-
-/// The transient faults and the share of all requests each one takes; 20 % in all.
-fn transient_faults() -> Vec<(Fault, f64)> {
-    vec![
-        (Fault::RateLimit { retry_after: 1 }, 0.04),
-        (Fault::Status { status: 500 }, 0.02),
-        (Fault::Status { status: 502 }, 0.02),
-        (Fault::Status { status: 503 }, 0.03),
-        (Fault::ConnectionReset, 0.03),
-        (Fault::ResetAfter, 0.03),
-        (Fault::Stall { seconds: 5.0 }, 0.03),
-    ]
-}
-
-/// Rules that fire with the given shares: the first matching rule that fires decides, so each
-/// rule's probability is its share of what the rules before it left.
-fn fault_rules() -> Vec<FaultRule> {
-    let mut left = 1.0;
-    transient_faults()
-        .into_iter()
-        .map(|(fault, share)| {
-            let p = share / left;
-            left -= share;
-            FaultRule::new(fault).probability(p)
-        })
-        .collect()
-}
 
 /// What one soak measured.
 #[derive(Debug, Default)]
@@ -181,7 +154,7 @@ fn soak(jobs: usize, faults: bool, seed: u64) -> Figures {
     let script = script.to_str().expect("utf-8 path").to_owned();
     w.emu.reseed(seed);
     if faults {
-        for rule in fault_rules() {
+        for rule in rules_for_shares(transient_mix()) {
             w.emu.inject(rule);
         }
     }
@@ -314,7 +287,7 @@ fn minutes(d: Duration) -> String {
 
 /// The figures as a table, for `scripts/soak` (shown with `--nocapture`).
 fn print_table(faulted: &Figures, fault_free: Option<&Figures>, seed: u64) {
-    let share: f64 = transient_faults().iter().map(|(_, s)| s).sum();
+    let share: f64 = transient_mix().iter().map(|(_, s)| s).sum();
     let mut rows: Vec<(String, String)> = vec![
         (
             "jobs (staged in and out)".into(),

@@ -188,6 +188,35 @@ impl FaultRule {
     }
 }
 
+/// The transient faults of a fault soak and the share of all requests each one takes (20 % in
+/// all): what a busy Globus and the networks between it and a cluster do to a client.
+#[must_use]
+pub fn transient_mix() -> Vec<(Fault, f64)> {
+    vec![
+        (Fault::RateLimit { retry_after: 1 }, 0.04),
+        (Fault::Status { status: 500 }, 0.02),
+        (Fault::Status { status: 502 }, 0.02),
+        (Fault::Status { status: 503 }, 0.03),
+        (Fault::ConnectionReset, 0.03),
+        (Fault::ResetAfter, 0.03),
+        (Fault::Stall { seconds: 5.0 }, 0.03),
+    ]
+}
+
+/// Rules that fire with the given shares of all requests. The first rule that fires decides, so
+/// each rule's probability is its share of what the rules before it left.
+#[must_use]
+pub fn rules_for_shares(mix: Vec<(Fault, f64)>) -> Vec<FaultRule> {
+    let mut left = 1.0;
+    mix.into_iter()
+        .map(|(fault, share)| {
+            let p = if left > 0.0 { share / left } else { 0.0 };
+            left -= share;
+            FaultRule::new(fault).probability(p)
+        })
+        .collect()
+}
+
 /// The live rules and the generator behind probabilities.
 pub(crate) struct FaultState {
     rules: Vec<FaultRule>,

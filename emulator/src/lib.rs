@@ -60,7 +60,7 @@ mod transfer;
 pub use config::{Client, Collection, Config, Identity};
 pub use control::MintedTokens;
 pub use error::Error;
-pub use faults::{Fault, FaultRule};
+pub use faults::{Fault, FaultRule, rules_for_shares, transient_mix};
 pub use server::{Emulator, EmulatorHandle};
 pub use store::{RequestRecord, Stats};
 pub use task::{TaskSnapshot, TaskStatus};

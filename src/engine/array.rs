@@ -258,12 +258,7 @@ impl Stager {
         let result = match self.client.submit_transfer(&doc).await {
             Ok(result) => result,
             Err(e) => {
-                if let crate::globus::Action::Relogin { command } = e.action() {
-                    self.ledger().mark_needs_attention(
-                        record.id,
-                        &format!("needs attention: {e}; run `{command}`, then stage again"),
-                    )?;
-                }
+                self.note_relogin(record.id, &e, "stage again")?;
                 return Err(e.into());
             }
         };

@@ -186,6 +186,24 @@ impl Stager {
         Ok(out)
     }
 
+    /// A submission refused for want of a login is told where the user looks: `gstage status`
+    /// shows the reason, the command to run and then `resume`; a re-run re-sends the same
+    /// submission id.
+    pub(super) fn note_relogin(
+        &self,
+        record_id: i64,
+        error: &crate::globus::Error,
+        resume: &str,
+    ) -> std::result::Result<(), ledger::Error> {
+        if let crate::globus::Action::Relogin { command } = error.action() {
+            self.ledger().mark_needs_attention(
+                record_id,
+                &format!("needs attention: {error}; run `{command}`, then {resume}"),
+            )?;
+        }
+        Ok(())
+    }
+
     /// `POST /transfer` with the recorded submission id, and records the task id.
     async fn send(
         &self,
@@ -209,14 +227,7 @@ impl Stager {
         let result = match self.client.submit_transfer(&doc).await {
             Ok(result) => result,
             Err(e) => {
-                // Auth problems are told where the user looks: `gstage status` shows the reason
-                // and the command to run; a re-run re-sends the same submission id.
-                if let crate::globus::Action::Relogin { command } = e.action() {
-                    self.ledger().mark_needs_attention(
-                        record.id,
-                        &format!("needs attention: {e}; run `{command}`, then stage again"),
-                    )?;
-                }
+                self.note_relogin(record.id, &e, "stage again")?;
                 return Err(e.into());
             }
         };
