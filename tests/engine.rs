@@ -812,3 +812,57 @@ fn a_job_id_staged_before_with_other_data_is_refused_not_adopted() {
     );
     assert_eq!(w.emu.tasks().len(), 1, "no second task was submitted");
 }
+
+#[test]
+fn a_submission_beyond_the_pending_limit_waits_for_room_instead_of_failing() {
+    // One unfinished task allowed: the second job's stage-out is refused until the first
+    // job's task ends (about 3 s at this rate), then goes through with the same submission id.
+    let w = World::with(engine_support::Setup {
+        throughput: Some(4_000),
+        active_task_limit: Some(1),
+        pending_task_limit: Some(1),
+        ..Default::default()
+    });
+    std::fs::create_dir_all(w.path("grex/run/results")).unwrap();
+    std::fs::write(w.path("grex/run/results/big.bin"), vec![5u8; 12_000]).unwrap();
+    let script = w.script("out.sh", "#GLOBUS stage-out ./results/ cedar:/runs/%j/");
+    let script = script.to_str().unwrap();
+    let first = w.run(&[
+        "stage-out",
+        "--script",
+        script,
+        "--job-id",
+        "900",
+        "--exit-code",
+        "0",
+    ]);
+    assert_status(&first, 0);
+    let second = w.run(&[
+        "stage-out",
+        "--script",
+        script,
+        "--job-id",
+        "901",
+        "--exit-code",
+        "0",
+        "--wait",
+        "--interval",
+        "0.5",
+    ]);
+    assert_status(&second, 0);
+    let err = text(&second.stderr);
+    assert!(
+        err.contains("pending tasks") && err.contains("waiting"),
+        "{err}"
+    );
+    assert!(w.emu.stats().refused_pending_limit >= 1);
+    assert_eq!(
+        w.emu.tasks().len(),
+        2,
+        "one task per job, however many tries"
+    );
+    assert_eq!(
+        std::fs::read(w.path("cedar/runs/901/big.bin")).unwrap(),
+        vec![5u8; 12_000]
+    );
+}

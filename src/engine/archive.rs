@@ -170,7 +170,7 @@ impl Stager {
         let mut planned = task.clone();
         planned.label.clone_from(&record.label);
         let doc = transfer_document(&planned, crate::globus::SubmissionId(submission_id));
-        let result = match self.client.submit_transfer(&doc).await {
+        let result = match self.submit_when_room(&doc).await {
             Ok(result) => result,
             Err(e) => {
                 self.note_relogin(record.id, &e, "run the same `gstage transfer` again")?;

@@ -255,7 +255,7 @@ impl Stager {
             None => self.client.get_submission_id().await?.0,
         };
         let doc = transfer_document(task, SubmissionId(submission_id));
-        let result = match self.client.submit_transfer(&doc).await {
+        let result = match self.submit_when_room(&doc).await {
             Ok(result) => result,
             Err(e) => {
                 self.note_relogin(record.id, &e, "stage again")?;

@@ -26,11 +26,18 @@ use chrono::{DateTime, Utc};
 use super::document::{items_summary, transfer_document};
 use super::outcome::{StageOptions, StageReport, StagedTask, Submission};
 use super::{Error, Result, Stager, ledger_direction};
-use crate::globus::{SubmitCode, TaskId, TaskQuery};
+use crate::globus::{SubmitCode, SubmitResult, TaskId, TaskQuery, TransferDocument};
 use crate::ledger::{self, NewTransfer, TransferRecord};
 use crate::options::{Direction, When};
 use crate::plan::{Plan, Task};
 use crate::slurm::context::JobContext;
+
+/// Globus's refusal of a task beyond the user's pending limit.
+const PENDING_LIMIT_CODE: &str = "ClientError.RequestLimitExceeded";
+/// How long a submission waits, in all, for the user's pending tasks to make room.
+const PENDING_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+const PENDING_PAUSE_FIRST: std::time::Duration = std::time::Duration::from_secs(5);
+const PENDING_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How far clocks of hosts sharing a ledger may disagree.
 const CLOCK_SKEW_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
@@ -186,6 +193,37 @@ impl Stager {
         Ok(out)
     }
 
+    /// `POST /transfer`, waiting while Globus refuses new tasks because the user already has
+    /// the most unfinished ones it allows (100). The stage-outs of a large array's elements, or
+    /// another pipeline of the same user, can fill that queue, and a place frees as soon as any
+    /// task ends; failing instead would leave the results behind. The document keeps its
+    /// submission id on every try, so a try Globus did accept never becomes a second task.
+    pub(super) async fn submit_when_room(
+        &self,
+        doc: &TransferDocument,
+    ) -> std::result::Result<SubmitResult, crate::globus::Error> {
+        let started = std::time::Instant::now();
+        let mut pause = PENDING_PAUSE_FIRST;
+        loop {
+            match self.client.submit_transfer(doc).await {
+                Err(e)
+                    if e.api().is_some_and(|a| a.code == PENDING_LIMIT_CODE)
+                        && started.elapsed() + pause <= PENDING_WAIT_MAX =>
+                {
+                    // Logging is off by default; this wait can be long, so it is always said.
+                    eprintln!(
+                        "Globus refused a new task: {}; waiting {} s for one of your tasks to finish, then sending the same submission again",
+                        e.api().map_or("", |a| a.message.as_str()),
+                        pause.as_secs()
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(PENDING_PAUSE_MAX);
+                }
+                answer => return answer,
+            }
+        }
+    }
+
     /// A submission refused for want of a login is told where the user looks: `gstage status`
     /// shows the reason, the command to run and then `resume`; a re-run re-sends the same
     /// submission id.
@@ -224,7 +262,7 @@ impl Stager {
             }
         };
         let doc = transfer_document(task, crate::globus::SubmissionId(submission_id));
-        let result = match self.client.submit_transfer(&doc).await {
+        let result = match self.submit_when_room(&doc).await {
             Ok(result) => result,
             Err(e) => {
                 self.note_relogin(record.id, &e, "stage again")?;

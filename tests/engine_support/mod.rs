@@ -30,6 +30,8 @@ pub struct Setup {
     pub throughput: Option<u64>,
     /// Tasks of one user running at once (default 3, as the service).
     pub active_task_limit: Option<usize>,
+    /// Unfinished tasks one user may have (default 100, as the service).
+    pub pending_task_limit: Option<usize>,
     /// Add a confidential client (`CLI_CLIENT`, `CLI_SECRET`) for the globus CLI, and let
     /// collections be used without a `data_access` consent (client identities have none).
     pub globus_cli: bool,
@@ -78,6 +80,9 @@ impl World {
         }
         if let Some(limit) = setup.active_task_limit {
             config = config.active_task_limit(limit);
+        }
+        if let Some(limit) = setup.pending_task_limit {
+            config = config.pending_task_limit(limit);
         }
         let emu = Emulator::spawn(config).expect("the emulator starts");
         let site = format!(
