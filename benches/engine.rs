@@ -220,6 +220,7 @@ fn versus_globus_cli(runs: usize) {
     let w = World::with(Setup {
         globus_cli: true,
         active_task_limit: Some(1000),
+        pending_task_limit: Some(1000),
         ..Setup::default()
     });
     let batch_dir = w.path("cedar/batch");

@@ -12,13 +12,22 @@ fn bed() -> &'static World {
     world("bb", "root")
 }
 
-/// Whether any emulator task's document mentions `needle` (a unique path).
+/// How many emulator tasks' documents mention `needle` (a unique path).
+fn tasks_mentioning(w: &World, needle: &str) -> usize {
+    w.emulator
+        .tasks()
+        .iter()
+        .filter(|t| {
+            w.emulator
+                .task_document(t.task_id)
+                .is_some_and(|d| d.to_string().contains(needle))
+        })
+        .count()
+}
+
+/// Whether any emulator task's document mentions `needle`.
 fn any_task_mentions(w: &World, needle: &str) -> bool {
-    w.emulator.tasks().iter().any(|t| {
-        w.emulator
-            .task_document(t.task_id)
-            .is_some_and(|d| d.to_string().contains(needle))
-    })
+    tasks_mentioning(w, needle) > 0
 }
 
 #[test]
@@ -382,6 +391,8 @@ fn each_array_element_stages_its_own_files() {
         .slurm("squeue")
         .args(["-h", "-t", "all", "-j", &job, "-o", "%i %T"]));
     assert!(!records.contains("FAILED"), "{records}");
+    // Both elements' files travelled in the array's one shared task, not one task each.
+    assert_eq!(tasks_mentioning(w, &input), 1, "the array's stage-in tasks");
     fs::remove_dir_all(&dir).ok();
 }
 
