@@ -288,6 +288,8 @@ pub struct TaskSnapshot {
     pub files_transferred: u64,
     /// Bytes copied so far.
     pub bytes_transferred: u64,
+    /// The items as submitted: (source path, destination path).
+    pub items: Vec<(String, String)>,
 }
 
 impl From<&Task> for TaskSnapshot {
@@ -302,6 +304,11 @@ impl From<&Task> for TaskSnapshot {
             destination: t.destination,
             files_transferred: t.counts.files_transferred,
             bytes_transferred: t.counts.bytes_transferred,
+            items: t
+                .items
+                .iter()
+                .map(|i| (i.source_path.clone(), i.destination_path.clone()))
+                .collect(),
         }
     }
 }
