@@ -838,6 +838,7 @@ fn a_submission_beyond_the_pending_limit_waits_for_room_instead_of_failing() {
     ]);
     assert_status(&first, 0);
     let second = w.run(&[
+        "-v",
         "stage-out",
         "--script",
         script,

@@ -19,6 +19,7 @@
 //! `GET /submission_id` and `POST /transfer`.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -210,12 +211,17 @@ impl Stager {
                     if e.api().is_some_and(|a| a.code == PENDING_LIMIT_CODE)
                         && started.elapsed() + pause <= PENDING_WAIT_MAX =>
                 {
-                    // Logging is off by default; this wait can be long, so it is always said.
-                    eprintln!(
+                    let note = format!(
                         "Globus refused a new task: {}; waiting {} s for one of your tasks to finish, then sending the same submission again",
                         e.api().map_or("", |a| a.message.as_str()),
                         pause.as_secs()
                     );
+                    // Said to a person at a terminal; a hook's output is its job's Reason, so
+                    // there it goes only to the log (`-v`).
+                    if std::io::stderr().is_terminal() {
+                        eprintln!("{note}");
+                    }
+                    tracing::warn!("{note}");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(PENDING_PAUSE_MAX);
                 }
