@@ -539,3 +539,88 @@ fn twenty_burst_buffer_jobs_arrive_whole_under_transient_faults() {
     );
     fs::remove_dir_all(&dir).ok();
 }
+
+/// The active stage-out task whose source lies under `dir`, with the element index it serves.
+fn active_stage_out_under(w: &World, dir: &std::path::Path) -> Option<(uuid::Uuid, String)> {
+    let prefix = format!("{}/out-", dir.display());
+    w.emulator.tasks().into_iter().find_map(|t| {
+        let (from, _) = t.items.first()?;
+        let index = from.strip_prefix(&prefix)?.trim_end_matches('/').to_owned();
+        (t.status == globus_emulator::TaskStatus::Active).then_some((t.task_id, index))
+    })
+}
+
+#[test]
+fn cancelling_one_array_element_leaves_its_siblings_transfers_alone() {
+    let w = bed();
+    let _turn = shared();
+    let dir = w.job_dir("element-cancel");
+    let (out_root, output) = w.remote_dir("element-cancel-out", &[]);
+    let script = dir.join("job.sh");
+    // The element that holds the array's own job id (the one a careless teardown would take for
+    // the whole array) waits to be cancelled; the other writes results that take about 10 s to
+    // stage out at the emulator's rate.
+    w.write_as_user(
+        &script,
+        &format!(
+            "#!/bin/bash\n#GLOBUS stage-out ./out-%a/ remote:{output}/%a/\n\
+             if [ \"$SLURM_JOB_ID\" = \"$SLURM_ARRAY_JOB_ID\" ]; then sleep 300; fi\n\
+             mkdir -p out-$SLURM_ARRAY_TASK_ID\n\
+             head -c 327680 /dev/zero > out-$SLURM_ARRAY_TASK_ID/big.bin\n"
+        ),
+    );
+    let array = w
+        .sbatch(&dir, &["--array=1-2", script.to_str().expect("utf-8 path")])
+        .unwrap_or_else(|out| panic!("sbatch failed: {}", text_of(&out)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let (task, staging) = loop {
+        if let Some(found) = active_stage_out_under(w, &dir) {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no element's stage-out started\n{}",
+            w.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let victim = if staging == "1" { "2" } else { "1" };
+    let victim_job = format!("{array}_{victim}");
+    let info = w.job(&victim_job);
+    assert_eq!(
+        field(&info, "JobId"),
+        Some(array.as_str()),
+        "the waiting element holds the array's job id: {info}"
+    );
+    // `--hurry`: no stage-out, teardown at once (with `hurry`), where tasks are cancelled.
+    run(w.slurm("scancel").args(["--hurry", &victim_job]));
+    let info = w.wait_final(&victim_job, 60);
+    assert_eq!(field(&info, "JobState"), Some("CANCELLED"), "{info}");
+
+    // The sibling's stage-out goes on to the end and its results arrive whole.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        let status = w
+            .emulator
+            .tasks()
+            .into_iter()
+            .find(|t| t.task_id == task)
+            .map(|t| t.status);
+        if status != Some(globus_emulator::TaskStatus::Active) {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "task {task} never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        status,
+        Some(globus_emulator::TaskStatus::Succeeded),
+        "element {staging}'s stage-out was stopped by its sibling's cancel"
+    );
+    let arrived = fs::metadata(out_root.join(&staging).join("big.bin")).map(|m| m.len());
+    assert_eq!(arrived.ok(), Some(327_680));
+    fs::remove_dir_all(&dir).ok();
+}

@@ -313,7 +313,8 @@ impl Owner {
             .unwrap_or_else(|| "cluster".to_owned())
     }
 
-    /// After a cancel (`hurry`): cancels the job's unfinished tasks. Slurm also tears down with
+    /// After a cancel (`hurry`): cancels the job's own unfinished tasks (an array element's
+    /// teardown leaves the array's shared tasks and its siblings' alone). Slurm also tears down with
     /// hurry when it recovers a stage-in that a slurmctld restart interrupted, or after a failed
     /// or timed-out stage, and then runs the stage-in again later: the job is still PENDING then,
     /// and its transfers are kept for that run to adopt. Without hurry the stage-out goes on
@@ -324,7 +325,7 @@ impl Owner {
         }
         let stager = self.stager()?;
         let job = self.job.job_id.to_string();
-        match block_on(stager.cancel_job(&self.cluster(), &job, None))? {
+        match block_on(stager.cancel_own(&self.cluster(), &job))? {
             Ok(_) | Err(crate::engine::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.reason("teardown", &anyhow::Error::new(e))),
         }

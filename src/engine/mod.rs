@@ -11,7 +11,7 @@
 //! - [`Stager::wait`]: wait for tasks; however many processes wait, one of them polls Globus per
 //!   interval for every open task of the user and the others read the ledger (`poll.rs`).
 //! - [`Stager::status_of_job`], [`Stager::status_of_task`], [`Stager::list`],
-//!   [`Stager::cancel_job`], [`Stager::cancel_task`] (`query.rs`).
+//!   [`Stager::cancel_job`], [`Stager::cancel_own`], [`Stager::cancel_task`] (`query.rs`).
 
 mod archive;
 mod array;

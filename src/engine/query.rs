@@ -143,8 +143,9 @@ impl Stager {
             .collect())
     }
 
-    /// Cancels a job's unfinished tasks (one direction or both) and records them CANCELED.
-    /// Without ledger records, the job's tasks are found by label.
+    /// Cancels a job's unfinished transfers (one direction or both) and records them CANCELED.
+    /// An array's job id reaches the whole array, its elements and their shared tasks, as
+    /// `scancel` does; a job no ledger here knows is found by its labels.
     pub async fn cancel_job(
         &self,
         cluster: &str,
@@ -154,6 +155,30 @@ impl Stager {
         let records = self
             .ledger()
             .get_by_job(cluster, job_id, direction.map(ledger_direction))?;
+        self.cancel_records(cluster, job_id, direction, records)
+            .await
+    }
+
+    /// Cancels only the job's own unfinished transfers: what tearing down one array element
+    /// may stop. The array's shared tasks and the other elements' transfers go on, even when
+    /// the element's job id is also the array's.
+    pub async fn cancel_own(&self, cluster: &str, job_id: &str) -> Result<Vec<TaskView>> {
+        let records = self
+            .ledger()
+            .get_by_job(cluster, job_id, None)?
+            .into_iter()
+            .filter(|r| r.job_id() == Some(job_id))
+            .collect();
+        self.cancel_records(cluster, job_id, None, records).await
+    }
+
+    async fn cancel_records(
+        &self,
+        cluster: &str,
+        job_id: &str,
+        direction: Option<Direction>,
+        records: Vec<TransferRecord>,
+    ) -> Result<Vec<TaskView>> {
         let mut views = if records.is_empty() {
             self.tasks_by_label(cluster, job_id).await?
         } else {
