@@ -217,3 +217,39 @@ fn a_failed_stage_in_cancels_the_job_instead_of_running_it() {
     );
     fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn an_array_is_staged_once_and_percent_a_is_refused_with_the_way_out() {
+    let w = bed();
+    let dir = w.job_dir("wrap-array");
+    let whole = dir.join("whole.sh");
+    w.write_as_user(
+        &whole,
+        "#!/bin/bash\n#GLOBUS stage-in remote:/data/in/ ./in/\n#GLOBUS stage-out ./out/ remote:/results/%A/\necho\n",
+    );
+    let out = gstage_sbatch(w, &dir, &["--dry-run", "--array=1-4", "whole.sh"]);
+    let text = text_of(&out);
+    assert!(
+        out.status.success(),
+        "%A has the array's id by then: {text}"
+    );
+    assert!(text.contains("'--array=1-4' 'whole.sh'"), "{text}");
+    assert!(text.contains("bb data_in <JOBID>"), "{text}");
+
+    let each = dir.join("each.sh");
+    w.write_as_user(
+        &each,
+        "#!/bin/bash\n#GLOBUS stage-in remote:/data/in/%a/ ./in/\necho\n",
+    );
+    let out = gstage_sbatch(w, &dir, &["--dry-run", "-a", "1-4", "each.sh"]);
+    let text = text_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("stages a job array once"), "{text}");
+    assert!(text.contains("burst buffer integration"), "{text}");
+    assert_eq!(
+        queued(w, &dir),
+        Vec::<String>::new(),
+        "nothing was submitted"
+    );
+    fs::remove_dir_all(&dir).ok();
+}

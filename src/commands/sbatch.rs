@@ -57,6 +57,11 @@ pub fn run(args: &SbatchArgs, ctx: &Context) -> Result<()> {
                 "{}",
                 diags.render(&script, &shown, std::io::stderr().is_terminal())
             );
+            if line.is_array() {
+                eprintln!(
+                    "note: `gstage sbatch` stages a job array once for all of its elements (in before the first starts, out after the last ends), so `%a` has no value; stage the folder that holds every element's files, or submit with plain `sbatch` where the site has gstage's burst buffer integration, which stages each element"
+                );
+            }
             return Err(Reported {
                 code: exit::USAGE,
                 summary: format!("`{shown}`: invalid #GLOBUS directives; nothing was submitted"),
@@ -226,7 +231,8 @@ fn preview_context(line: &SbatchLine, user: &JobUser, cwd: &Path) -> Result<JobC
         .map_or_else(|| "job".to_owned(), |n| n.to_string_lossy().into_owned());
     Ok(JobContext {
         job_id: 0,
-        array_job_id: None,
+        // The array's job id is known by the time its stage-in runs; an element's index never is.
+        array_job_id: line.is_array().then_some(0),
         array_task_id: None,
         user: user.name.clone(),
         job_name: name,

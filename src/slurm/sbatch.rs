@@ -137,6 +137,16 @@ impl SbatchLine {
         })
     }
 
+    /// Whether the job is an array (`--array`, `-a`). The wrapper stages an array once, for all
+    /// of its elements, before any of them runs.
+    pub fn is_array(&self) -> bool {
+        self.options.iter().any(|o| {
+            o == "--array"
+                || o.starts_with("--array=")
+                || (o.starts_with("-a") && !o.starts_with("--"))
+        })
+    }
+
     /// Whether the user asked for the job to stay held.
     pub fn user_holds(&self) -> bool {
         self.options.iter().any(|o| {
@@ -219,6 +229,32 @@ mod tests {
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn arrays_are_recognised_in_each_spelling() {
+        for line in [
+            "--array=1-4 job.sh",
+            "--array 1-4 job.sh",
+            "-a 1-4 job.sh",
+            "-a1-4 job.sh",
+        ] {
+            assert!(
+                SbatchLine::parse(&words(line)).unwrap().is_array(),
+                "{line}"
+            );
+        }
+        for line in [
+            "job.sh",
+            "--job-name a job.sh",
+            "-p array job.sh",
+            "job.sh --array=1-2",
+        ] {
+            assert!(
+                !SbatchLine::parse(&words(line)).unwrap().is_array(),
+                "{line}"
+            );
+        }
     }
 
     #[test]
