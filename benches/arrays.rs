@@ -21,6 +21,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use engine_support::World;
+use globus_emulator::busiest_second;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -163,13 +164,7 @@ fn run(elements: usize, concurrency: usize, coalesce: bool) -> Figures {
         std::thread::sleep(Duration::from_millis(5));
     }
     let stats = w.emu.stats();
-    let times: Vec<u64> = w
-        .emu
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v0.10/"))
-        .map(|r| r.at_ms)
-        .collect();
+    let times = w.emu.transfer_request_times();
     Figures {
         tasks: stats.tasks_created,
         requests: times.len(),
@@ -181,19 +176,4 @@ fn run(elements: usize, concurrency: usize, coalesce: bool) -> Figures {
         missing,
         last_start,
     }
-}
-
-/// The most requests that arrived in any one-second window.
-fn busiest_second(at_ms: &[u64]) -> usize {
-    let mut sorted = at_ms.to_vec();
-    sorted.sort_unstable();
-    let mut best = 0;
-    let mut start = 0;
-    for end in 0..sorted.len() {
-        while sorted[end] - sorted[start] >= 1000 {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
 }

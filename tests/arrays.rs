@@ -7,6 +7,7 @@ mod engine_support;
 use std::process::{Child, Command, Stdio};
 
 use engine_support::{World, text};
+use globus_emulator::busiest_second;
 
 /// Replaces the world's `[limits]` section (the engine tests' world turns the shared rate limit
 /// off, so that their timing is the engine's own).
@@ -52,30 +53,6 @@ fn element(w: &World, script: &str, index: usize, count: usize) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     sh.spawn().expect("the element starts")
-}
-
-/// The most requests that arrived in any one-second window.
-fn busiest_second(at_ms: &[u64]) -> usize {
-    let mut sorted = at_ms.to_vec();
-    sorted.sort_unstable();
-    let mut best = 0;
-    let mut start = 0;
-    for end in 0..sorted.len() {
-        while sorted[end] - sorted[start] >= 1000 {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
-}
-
-fn transfer_times(w: &World) -> Vec<u64> {
-    w.emu
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v0.10/"))
-        .map(|r| r.at_ms)
-        .collect()
 }
 
 #[test]
@@ -140,7 +117,7 @@ fn two_hundred_elements_share_three_tasks_and_start_with_their_files() {
         .filter(|r| *r == "POST /v0.10/transfer")
         .count();
     assert_eq!(submissions, 3, "each shared task was sent once");
-    let times = transfer_times(&w);
+    let times = w.emu.transfer_request_times();
     assert!(
         busiest_second(&times) <= 20,
         "{} Transfer requests in one second",
@@ -230,7 +207,7 @@ fn the_shared_rate_limit_holds_across_processes() {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
-    let times = transfer_times(&w);
+    let times = w.emu.transfer_request_times();
     assert!(times.len() >= 2 * JOBS, "{} requests", times.len());
     // 10 a second and bursts of 2 allow 12 in any second; Globus allows 20.
     let busiest = busiest_second(&times);

@@ -62,5 +62,5 @@ pub use control::MintedTokens;
 pub use error::Error;
 pub use faults::{Fault, FaultRule, rules_for_shares, transient_mix};
 pub use server::{Emulator, EmulatorHandle};
-pub use store::{RequestRecord, Stats};
+pub use store::{RequestRecord, Stats, busiest_second};
 pub use task::{TaskSnapshot, TaskStatus};

@@ -490,6 +490,19 @@ impl Emulator {
         self.shared.store().log.clone()
     }
 
+    /// When each Transfer API request arrived (milliseconds since the emulator started), oldest
+    /// first: Auth and control calls excluded.
+    #[must_use]
+    pub fn transfer_request_times(&self) -> Vec<u64> {
+        self.shared
+            .store()
+            .log
+            .iter()
+            .filter(|r| r.path.starts_with("/v0.10/"))
+            .map(|r| r.at_ms)
+            .collect()
+    }
+
     /// Every task ever created, oldest first.
     #[must_use]
     pub fn tasks(&self) -> Vec<TaskSnapshot> {

@@ -139,6 +139,23 @@ pub struct RequestRecord {
     pub at_ms: u64,
 }
 
+/// The most of `at_ms` (arrival times in milliseconds) that fall in any one-second window: the
+/// request rate a per-user limit such as Transfer's 20 per second is measured against.
+#[must_use]
+pub fn busiest_second(at_ms: &[u64]) -> usize {
+    let mut sorted = at_ms.to_vec();
+    sorted.sort_unstable();
+    let mut best = 0;
+    let mut start = 0;
+    for (end, &t) in sorted.iter().enumerate() {
+        while t - sorted[start] >= 1000 {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
 /// Request and fault counters, for assertions such as "the retry really happened".
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Stats {

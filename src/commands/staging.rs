@@ -287,16 +287,7 @@ pub(crate) fn stage(
                 crate::options::Direction::In => "stage-in",
                 crate::options::Direction::Out => "stage-out",
             };
-            for t in &report.tasks {
-                let id = t
-                    .task_id
-                    .map_or_else(|| "-".to_owned(), |id| id.to_string());
-                let how = serde_json::to_value(t.submission)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                    .unwrap_or_default();
-                println!("{dir} task {}: {id}  \"{}\"  ({how})", t.number, t.label);
-            }
+            print_staged(dir, &report.tasks);
             println!("{}", report.summary());
         }
     }
@@ -314,4 +305,18 @@ pub(crate) fn stage(
         return Ok(());
     }
     wait_result(wait, flags.timeout_exit_code)
+}
+
+/// One line per submitted (or adopted) task: `KIND task N: ID  "LABEL"  (how)`.
+pub(crate) fn print_staged(kind: &str, tasks: &[crate::engine::StagedTask]) {
+    for t in tasks {
+        let id = t
+            .task_id
+            .map_or_else(|| "-".to_owned(), |id| id.to_string());
+        let how = serde_json::to_value(t.submission)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        println!("{kind} task {}: {id}  \"{}\"  ({how})", t.number, t.label);
+    }
 }

@@ -90,16 +90,7 @@ fn planned_run(args: &TransferArgs, ctx: &Context) -> Result<()> {
     match ctx.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {
-            for t in &report.tasks {
-                let id = t
-                    .task_id
-                    .map_or_else(|| "-".to_owned(), |id| id.to_string());
-                let how = serde_json::to_value(t.submission)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                    .unwrap_or_default();
-                println!("transfer task {}: {id}  \"{}\"  ({how})", t.number, t.label);
-            }
+            super::staging::print_staged("transfer", &report.tasks);
             println!("{}", report.summary());
         }
     }
